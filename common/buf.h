@@ -1,0 +1,42 @@
+/*
+ * Reference-counted byte buffers with per-thread pools by size class.
+ *
+ * A media frame is copied exactly once, into a gbuf, and every output (FLV tag for HTTP-FLV, WS-FLV, RTMP,
+ * relays) references that same gbuf. Buffers are recycled through thread-local free lists (power-of-two
+ * classes from 256 B to 8 MiB) so the steady state allocates nothing. The reference count is atomic, so a
+ * buffer may be released on another thread (relay I/O): it then simply joins that thread's pool.
+ */
+#ifndef GB_COMMON_BUF_H
+#define GB_COMMON_BUF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gbuf {
+    atomic_uint refs;
+    uint32_t cap;       /* usable bytes in data[] */
+    uint8_t size_class; /* pool class, 0xff = not pooled (too large) */
+    uint8_t data[];
+};
+
+/* New buffer with at least `cap` bytes, refs = 1. Never returns NULL (aborts on out-of-memory). */
+struct gbuf *gbuf_alloc(size_t cap);
+static inline struct gbuf *gbuf_ref(struct gbuf *b)
+{
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    return b;
+}
+void gbuf_unref(struct gbuf *b); /* NULL is fine */
+/* Grow to at least `cap` keeping the first `used` bytes; only valid while refs == 1. Returns the new buffer. */
+struct gbuf *gbuf_grow(struct gbuf *b, size_t used, size_t cap);
+
+/* Pool statistics of the calling thread (for /metrics and the leak checks in tests). */
+struct gbuf_pool_stats {
+    uint64_t allocs, pool_hits, frees, bytes_pooled;
+};
+void gbuf_pool_stats(struct gbuf_pool_stats *out);
+/* Frees the calling thread's pooled buffers (at thread exit). */
+void gbuf_pool_drain(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* Time helpers: monotonic milliseconds/microseconds for timers and stats, wall clock for humans. */
+#ifndef GB_COMMON_CLOCK_H
+#define GB_COMMON_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t clock_mono_ms(void);
+uint64_t clock_mono_us(void);
+uint64_t clock_wall_ms(void); /* Unix epoch ms */
+/* "2026-11-24T09:30:15.123" in local time (the GB28181 Date format); returns buf. */
+char *clock_format_local(uint64_t wall_ms, char *buf, size_t size);
+/* ISO 8601 UTC "2026-11-24T09:30:15Z" for the API; returns buf. */
+char *clock_format_utc(uint64_t wall_ms, char *buf, size_t size);
+
+#endif
