@@ -26,6 +26,7 @@ struct api_request {
     size_t body_len;
     bool from_loopback;
     char peer[64];    /* "ip:port" of the client */
+    char host[128];   /* the Host header (for URLs in replies), may be empty */
     int nparams;
     char params[API_MAX_PARAMS][API_PARAM_MAX];
     /* where the reply goes (set by the HTTP server) */

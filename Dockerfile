@@ -1,0 +1,59 @@
+# gbgate container image (docs/DEPLOYMENT.md tells how to run it).
+#
+# Two stages, both plain debian:bookworm, and both install their packages with scripts/install-deps.sh, so the
+# image is built from exactly the Debian 12 packages a developer machine uses:
+#   build   - build dependencies, then a Release build of gbgate and gbsim (and web/vendor/mpegts.js via npm);
+#   runtime - only the runtime libraries (install-deps.sh --run-only), the two binaries, the config and the web
+#             console. No compiler, no -dev packages, no Node.js.
+# Layer order is chosen for the build cache: the package layers depend only on install-deps.sh (and the npm
+# manifest), so a source change rebuilds just the compile and the final copies.
+#
+# Contract (DESIGN.md section 4): runs `gbgate -c /etc/gbgate/gbgate.conf`; gbgate and gbsim on PATH; SQLite file
+# under the /var/lib/gbgate volume; console files in /usr/share/gbgate/www; meant for `--network host`.
+
+FROM debian:bookworm AS build
+WORKDIR /src
+# Packages first: this layer stays cached until install-deps.sh itself changes.
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+# Second run: every package is present now, so this only fetches the console's npm packages (package.json is
+# in the context now) and copies mpegts.js into web/vendor/. The build tree is removed in the same step: only
+# the stripped binaries and the console reach /out, so the cached layer stays small.
+RUN scripts/install-deps.sh \
+    && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
+    && cmake --build build --target gbgate gbsim \
+    && install -D -s -t /out/bin build/gbgate build/gbsim \
+    && cp -a web /out/www \
+    && rm -rf build \
+    && /out/bin/gbgate --version
+
+FROM debian:bookworm
+COPY scripts/install-deps.sh /tmp/gbgate-deps/scripts/install-deps.sh
+RUN /tmp/gbgate-deps/scripts/install-deps.sh --run-only \
+    && rm -rf /tmp/gbgate-deps /var/lib/apt/lists/* \
+    && useradd --system --uid 999 --user-group --home-dir /var/lib/gbgate --no-create-home gbgate \
+    && install -d -o gbgate -g gbgate -m 0750 /var/lib/gbgate
+
+COPY --from=build /out/bin/ /usr/local/bin/
+COPY --from=build /out/www/ /usr/share/gbgate/www/
+# The image's config: the documented defaults with the two paths that differ in a container. Everything else
+# is overridden at `docker run` time with -o section.key=value (see docs/DEPLOYMENT.md).
+COPY etc/gbgate.conf /etc/gbgate/gbgate.conf
+RUN sed -i -E \
+      -e '/^\[storage\]/,/^\[/ s|^[#;]?[[:space:]]*path[[:space:]]*=.*|path = /var/lib/gbgate/gbgate.db|' \
+      -e '/^\[http\]/,/^\[/ s|^[#;]?[[:space:]]*www[[:space:]]*=.*|www = /usr/share/gbgate/www|' \
+      /etc/gbgate/gbgate.conf \
+    && grep -q '^path = /var/lib/gbgate/gbgate.db' /etc/gbgate/gbgate.conf \
+    && grep -q '^www = /usr/share/gbgate/www' /etc/gbgate/gbgate.conf \
+    && gbgate --version
+
+VOLUME /var/lib/gbgate
+WORKDIR /var/lib/gbgate
+USER gbgate
+# Documentation only: the image is meant for --network host. SIP, HTTP (API, FLV, console), RTMP, and the
+# shared RTP port; the per-stream RTP range is media.rtp_port_range (see docs/DEPLOYMENT.md).
+EXPOSE 5060/udp 5060/tcp 8080/tcp 1935/tcp 10000/udp 10000/tcp
+# gbgate handles SIGTERM itself (BYE to devices, storage flushed, exit 0); as PID 1 it must, and it does.
+STOPSIGNAL SIGTERM
+CMD ["gbgate", "-c", "/etc/gbgate/gbgate.conf"]

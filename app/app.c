@@ -1,0 +1,217 @@
+/*
+ * Start and stop, in order. Start: config (exit 2 on any error, naming the key) -> libre on this thread (the
+ * control thread) -> media workers (shared RTP ports bound in worker order) -> HTTP on every worker ->
+ * signaling. Stop on SIGINT/SIGTERM: signaling first (BYE, flush storage), then the workers close their
+ * streams and viewers, then exit 0.
+ */
+#include "app/app.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <re.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/control.h"
+#include "common/log.h"
+#include "media/stream.h"
+#include "media/worker.h"
+#include "relay/http_server.h"
+#include "signaling/signaling.h"
+#include "version.h"
+
+#define MODULE "app"
+
+static struct gb_config config;
+static uint64_t started_ms;
+static bool stopping;
+
+const struct gb_config *app_config(void)
+{
+    return &config;
+}
+uint64_t app_started_ms(void)
+{
+    return started_ms;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "gbgate %s - GB/T 28181 media gateway\n\n"
+                 "usage: gbgate -c FILE [-o section.key=value]...\n"
+                 "       gbgate --print-config [-c FILE] [-o ...]   print every key with its value and meaning\n"
+                 "       gbgate --version | --help\n\n"
+                 "  -c, --config FILE     INI configuration (etc/gbgate.conf documents every key)\n"
+                 "  -o, --set KEY=VALUE   override one key, e.g. -o http.port=8081 (repeatable)\n",
+            GBGATE_VERSION);
+}
+
+static void print_line(void *arg, const char *line)
+{
+    fprintf(arg, "%s\n", line);
+}
+
+static void release_port_task(void *arg)
+{
+    ports_release((int)(intptr_t)arg);
+}
+
+/* worker thread: a stream closed */
+static void on_stream_closed(const char *id, const char *reason, const struct stream_entry *e)
+{
+    if (!e->shared && ports_in_range(e->port)) control_post(release_port_task, (void *)(intptr_t)e->port);
+}
+
+static void shutdown_done(void *arg)
+{
+    re_cancel();
+}
+
+static void on_signal(int sig)
+{
+    if (stopping) {
+        log_warn(MODULE, "second signal: exiting now");
+        re_cancel();
+        return;
+    }
+    stopping = true;
+    log_info(MODULE, "signal %d: shutting down", sig);
+    if (config.sip.enabled) signaling_shutdown(shutdown_done, NULL);
+    else re_cancel();
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void make_parent_dir(const char *path)
+{
+    char dir[CFG_STR_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0755);
+}
+
+static int parse_args(int argc, char **argv, bool *print_config)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"set", required_argument, NULL, 'o'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"print-config", no_argument, NULL, 'P'},
+                                         {NULL, 0, NULL, 0}};
+    const char *file = NULL;
+    char err[512];
+    char **overrides = calloc((size_t)argc, sizeof *overrides);
+    int noverrides = 0, opt;
+    config_defaults(&config);
+    while ((opt = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': file = optarg; break;
+        case 'o': overrides[noverrides++] = optarg; break;
+        case 'V': printf("gbgate %s\n", GBGATE_VERSION); free(overrides); exit(0);
+        case 'h': usage(stdout); free(overrides); exit(0);
+        case 'P': *print_config = true; break;
+        default: usage(stderr); free(overrides); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gbgate: unexpected argument '%s'\n", argv[optind]);
+        free(overrides);
+        return 2;
+    }
+    if (!file && !*print_config) {
+        fprintf(stderr, "gbgate: no configuration: use -c etc/gbgate.conf\n");
+        usage(stderr);
+        free(overrides);
+        return 2;
+    }
+    int rc = file ? config_load_file(&config, file, err, sizeof err) : 0;
+    for (int i = 0; !rc && i < noverrides; i++) rc = config_set(&config, overrides[i], err, sizeof err);
+    if (!rc) rc = config_validate(&config, err, sizeof err);
+    free(overrides);
+    if (rc) {
+        fprintf(stderr, "gbgate: configuration error: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+int app_main(int argc, char **argv)
+{
+    bool print_config = false;
+    int rc = parse_args(argc, argv, &print_config);
+    if (rc) return rc;
+    if (print_config) {
+        config_print(&config, print_line, stdout);
+        return 0;
+    }
+    enum log_level lvl;
+    if (log_level_parse(config.log.level, &lvl) == 0) log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    started_ms = clock_mono_ms();
+    char err[512] = "";
+
+    if (libre_init() != 0) {
+        fprintf(stderr, "gbgate: libre_init failed\n");
+        return 1;
+    }
+    fd_setsize(65536);
+    if (app_control_init() != 0) {
+        fprintf(stderr, "gbgate: cannot create the control queue\n");
+        return 1;
+    }
+    directory_init();
+    ports_init(config.media.rtp_port_min, config.media.rtp_port_max);
+    stream_set_close_hook(on_stream_closed);
+    streams_api_register();
+
+    rc = workers_start(&config, err, sizeof err);
+    if (!rc) rc = http_server_start(&config, err, sizeof err);
+    if (!rc && config.sip.enabled) {
+        make_parent_dir(config.storage.path);
+        rc = signaling_start(&config);
+        if (rc) snprintf(err, sizeof err, "signaling (sip.port %d, storage.path %s): %s", config.sip.port,
+                         config.storage.path, strerror(rc));
+    }
+    if (rc) {
+        fprintf(stderr, "gbgate: cannot start: %s\n", err);
+        log_error(MODULE, "cannot start: %s", err);
+        workers_stop();
+        app_control_close();
+        libre_close();
+        return 2;
+    }
+    log_info(MODULE, "gbgate %s running: HTTP %d, RTP %d (+%d-%d), SIP %s", GBGATE_VERSION, config.http.port,
+             config.media.rtp_port, config.media.rtp_port_min, config.media.rtp_port_max,
+             config.sip.enabled ? "on" : "off");
+    re_main(on_signal);
+    log_info(MODULE, "stopping media workers");
+    workers_stop();
+    if (config.sip.enabled) signaling_close();
+    app_control_close();
+    directory_destroy();
+    libre_close();
+    log_info(MODULE, "stopped");
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * gbuf pools: one free list per power-of-two size class per thread. A stream's frames are roughly the same
+ * size from one GOP to the next, so after the first seconds every frame buffer comes from the pool and the
+ * data path allocates nothing. Each class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog
+ * released at once) does not pin memory forever.
+ */
+#include "common/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLASS_MIN_SHIFT 8  /* 256 B */
+#define CLASS_MAX_SHIFT 23 /* 8 MiB */
+#define NUM_CLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
+#define POOL_MAX_BYTES_PER_CLASS (16u << 20)
+#define NOT_POOLED 0xff
+
+struct free_node {
+    struct free_node *next;
+};
+
+struct pool_class {
+    struct free_node *head;
+    size_t bytes;
+};
+
+static _Thread_local struct pool_class pool[NUM_CLASSES];
+static _Thread_local struct gbuf_pool_stats stats;
+
+static int class_for(size_t total)
+{
+    int shift = CLASS_MIN_SHIFT;
+    while (shift <= CLASS_MAX_SHIFT && ((size_t)1 << shift) < total) shift++;
+    return shift > CLASS_MAX_SHIFT ? -1 : shift - CLASS_MIN_SHIFT;
+}
+
+struct gbuf *gbuf_alloc(size_t cap)
+{
+    size_t total = sizeof(struct gbuf) + cap;
+    int cls = class_for(total);
+    struct gbuf *b = NULL;
+    stats.allocs++;
+    if (cls >= 0 && pool[cls].head) {
+        struct free_node *n = pool[cls].head;
+        pool[cls].head = n->next;
+        pool[cls].bytes -= (size_t)1 << (cls + CLASS_MIN_SHIFT);
+        stats.bytes_pooled -= (size_t)1 << (cls + CLASS_MIN_SHIFT);
+        stats.pool_hits++;
+        b = (struct gbuf *)n;
+    } else {
+        size_t alloc = cls >= 0 ? (size_t)1 << (cls + CLASS_MIN_SHIFT) : total;
+        b = malloc(alloc);
+        if (!b) {
+            fprintf(stderr, "gbgate: out of memory allocating %zu bytes\n", alloc);
+            abort();
+        }
+    }
+    atomic_init(&b->refs, 1);
+    b->size_class = cls >= 0 ? (uint8_t)cls : NOT_POOLED;
+    b->cap = cls >= 0 ? (uint32_t)(((size_t)1 << (cls + CLASS_MIN_SHIFT)) - sizeof(struct gbuf)) : (uint32_t)cap;
+    return b;
+}
+
+void gbuf_unref(struct gbuf *b)
+{
+    if (!b) return;
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+    stats.frees++;
+    if (b->size_class == NOT_POOLED) {
+        free(b);
+        return;
+    }
+    size_t sz = (size_t)1 << (b->size_class + CLASS_MIN_SHIFT);
+    struct pool_class *pc = &pool[b->size_class];
+    if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS) {
+        free(b);
+        return;
+    }
+    struct free_node *n = (struct free_node *)b;
+    n->next = pc->head;
+    pc->head = n;
+    pc->bytes += sz;
+    stats.bytes_pooled += sz;
+}
+
+struct gbuf *gbuf_grow(struct gbuf *b, size_t used, size_t cap)
+{
+    if (cap <= b->cap) return b;
+    size_t want = (size_t)b->cap * 2;
+    if (want < cap) want = cap;
+    struct gbuf *nb = gbuf_alloc(want);
+    memcpy(nb->data, b->data, used);
+    gbuf_unref(b);
+    return nb;
+}
+
+void gbuf_pool_stats(struct gbuf_pool_stats *out)
+{
+    *out = stats;
+}
+
+void gbuf_pool_drain(void)
+{
+    for (int i = 0; i < NUM_CLASSES; i++) {
+        struct free_node *n = pool[i].head;
+        while (n) {
+            struct free_node *next = n->next;
+            free(n);
+            n = next;
+        }
+        pool[i].head = NULL;
+        pool[i].bytes = 0;
+    }
+    stats.bytes_pooled = 0;
+}

@@ -1,0 +1,160 @@
+/*
+ * Video side of the PS demuxer: deciding where an access unit ends, and dating it.
+ *
+ * The PES layer does not say where a frame ends: cameras split a frame over several PES (the PTS only in
+ * the first, or repeated), and some send PES_packet_length 0. What does say it:
+ *   - a PES with a different PTS: the previous frame is complete (always reliable, but one packet late);
+ *   - the RTP marker (frame_end): usually on the last packet of a frame, but some senders set it per mux
+ *     buffer or never. It is believed only after the stream has shown, PS_MARKER_TRUST_AFTER times, that
+ *     the PES following a marker carries a new PTS; a marker followed by a PES with the same PTS or none, or
+ *     one that arrives in the middle of a PES, means markers are not frame ends and they are ignored from
+ *     then on. A stream that never carries a PTS has nothing better than markers: they are used;
+ *   - flush (end of stream).
+ * After a loss the frame being built is dropped, and PES without a PTS (the rest of a frame whose start was
+ * lost) are skipped until a PES with a PTS starts a frame.
+ */
+#include "media/ps_internal.h"
+
+#include <string.h>
+
+#define DEFAULT_FRAME_DURATION 3600 /* 25 fps at 90 kHz, until the stream shows its own */
+#define MAX_FRAME_DURATION 90000    /* a longer gap is a discontinuity, not a frame rate */
+
+void ps_video_init(struct ps_demux *d)
+{
+    struct ps_video *v = &d->video;
+    memset(v, 0, sizeof *v);
+    video_au_init(&v->au, CODEC_NONE, d->max_frame, &v->track);
+    v->last_pts = v->last_dts = PS_TIME_UNKNOWN;
+    v->frame_duration = DEFAULT_FRAME_DURATION;
+    v->marker_trust = PS_MARKER_UNKNOWN;
+}
+
+void ps_video_destroy(struct ps_demux *d)
+{
+    video_au_destroy(&d->video.au);
+}
+
+static void announce(struct ps_demux *d)
+{
+    struct ps_video *v = &d->video;
+    v->announced = true;
+    v->au.params_changed = false;
+    if (d->cb.on_track) d->cb.on_track(d->arg, &v->track);
+}
+
+void ps_video_complete(struct ps_demux *d)
+{
+    struct ps_video *v = &d->video;
+    if (!v->au_open) return;
+    v->au_open = false;
+    struct media_frame f;
+    enum video_au_result r = video_au_finish(&v->au, &f);
+    if (r == VIDEO_AU_OVERSIZE || r == VIDEO_AU_NO_CODEC) d->stats.frames_dropped++;
+    if (r != VIDEO_AU_FRAME) return;
+    f.pts = v->au_pts;
+    f.dts = v->au_dts;
+    if (v->last_dts != PS_TIME_UNKNOWN && f.dts > v->last_dts && f.dts - v->last_dts <= MAX_FRAME_DURATION)
+        v->frame_duration = f.dts - v->last_dts;
+    v->last_pts = f.pts;
+    v->last_dts = f.dts;
+    v->track.codec = f.codec;
+    if (!v->announced || v->au.params_changed) announce(d);
+    d->stats.video_frames++;
+    if (d->cb.on_frame)
+        d->cb.on_frame(d->arg, &f);
+    else
+        media_frame_release(&f);
+}
+
+void ps_video_set_codec(struct ps_demux *d, enum codec_id codec, bool from_psm)
+{
+    struct ps_video *v = &d->video;
+    bool supported = codec == CODEC_H264 || codec == CODEC_H265;
+    if (v->track.codec == codec && v->unsupported == !supported) return;
+    ps_video_complete(d); /* the frame in progress belongs to the old codec */
+    v->codec_from_psm = from_psm;
+    v->unsupported = !supported;
+    v->track.codec = codec;
+    v->track.vps_len = v->track.sps_len = v->track.pps_len = 0;
+    v->track.width = v->track.height = v->track.fps_num = v->track.fps_den = 0;
+    v->au.codec = supported ? codec : CODEC_NONE;
+    v->au.params_changed = true;
+    /* Recognised but not remuxed: report the track once so the API can show what the camera sends. */
+    if (!supported) announce(d);
+}
+
+static bool markers_end_frames(const struct ps_video *v)
+{
+    if (v->marker_trust == PS_MARKER_DISTRUSTED) return false;
+    return v->marker_trust == PS_MARKER_TRUSTED || !v->pts_seen;
+}
+
+/* The PES after a marker tells whether that marker was a frame end. */
+static void judge_marker(struct ps_video *v, bool has_pts, int64_t pts)
+{
+    v->marker_pending = false;
+    if (!has_pts && !v->pts_seen) return; /* no PTS anywhere: nothing to judge by */
+    if (has_pts && pts != v->marker_pts) {
+        if (v->marker_trust == PS_MARKER_UNKNOWN && ++v->marker_confirmations >= PS_MARKER_TRUST_AFTER)
+            v->marker_trust = PS_MARKER_TRUSTED;
+    } else {
+        v->marker_trust = PS_MARKER_DISTRUSTED;
+    }
+}
+
+bool ps_video_pes_start(struct ps_demux *d, bool has_pts, int64_t pts, int64_t dts)
+{
+    struct ps_video *v = &d->video;
+    if (v->unsupported) return false;
+    if (v->marker_pending) judge_marker(v, has_pts, pts);
+    if (has_pts) {
+        v->pts_seen = true;
+        v->wait_pts = false;
+        if (v->au_open && (!v->au_has_pts || pts != v->au_pts)) ps_video_complete(d);
+    } else if (v->wait_pts && v->pts_seen) {
+        return false; /* the rest of a frame whose start was lost */
+    }
+    if (!v->au_open) {
+        v->au_open = true;
+        v->au_has_pts = has_pts;
+        if (has_pts) {
+            v->au_pts = pts;
+            v->au_dts = dts;
+        } else if (v->last_pts != PS_TIME_UNKNOWN) {
+            v->au_pts = v->last_pts + v->frame_duration;
+            v->au_dts = v->last_dts + v->frame_duration;
+        } else {
+            v->au_pts = v->au_dts = 0;
+        }
+    }
+    return true;
+}
+
+void ps_video_payload(struct ps_demux *d, const uint8_t *p, size_t n)
+{
+    video_au_feed(&d->video.au, p, n);
+}
+
+void ps_video_frame_end(struct ps_demux *d, bool mid_pes)
+{
+    struct ps_video *v = &d->video;
+    if (!v->stream_id || v->unsupported) return;
+    if (mid_pes) { /* the "frame" ends inside a PES: markers are not frame ends here */
+        v->marker_trust = PS_MARKER_DISTRUSTED;
+        return;
+    }
+    if (!v->au_open) return;
+    v->marker_pending = true;
+    v->marker_pts = v->au_pts;
+    if (markers_end_frames(v)) ps_video_complete(d);
+}
+
+void ps_video_loss(struct ps_demux *d)
+{
+    struct ps_video *v = &d->video;
+    if (v->au_open && video_au_discard(&v->au)) d->stats.frames_dropped++;
+    v->au_open = false;
+    v->wait_pts = true;
+    v->marker_pending = false;
+}

@@ -1,0 +1,52 @@
+/* Private to media/stream*.c: the stream object, shared by the UDP path (stream.c) and TCP (stream_tcp.c). */
+#ifndef GB_MEDIA_STREAM_PRIV_H
+#define GB_MEDIA_STREAM_PRIV_H
+
+#include <uv.h>
+
+#include "common/log.h"
+#include "media/ps_demux.h"
+#include "media/rtp.h"
+#include "media/rtp_reorder.h"
+#include "media/stream.h"
+
+struct stream_tcp;
+
+struct stream {
+    struct worker *w;
+    struct stream_entry e;
+    const struct stream_sink_ops *ops;
+    void *sink;
+
+    int udp_fd; /* per-stream UDP port, -1 when none */
+    uv_poll_t udp_poll;
+    struct stream_tcp *tcp; /* TCP listener/connection state, NULL for UDP */
+    int pending_closes;     /* libuv handles still closing; the stream is freed when this reaches 0 */
+    bool closing;
+
+    struct rtp_reorder *reorder;
+    struct ps_demux *demux;
+    bool got_packet;
+    uint32_t last_ssrc;
+    bool drop_video_until_key;
+    bool sent_key;
+    uint64_t created_mono_ms, last_packet_mono_ms;
+
+    struct stream_stats st;     /* counters kept here directly */
+    uint64_t bytes_prev_tick;
+    uint64_t prev_tick_ms;
+    struct log_ratelimit rl;
+};
+
+/* Parsed-RTP entry point shared by UDP and TCP. */
+void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t now_ms);
+/* Frees the stream once no libuv handle of it is still closing. */
+void stream_handle_closed(uv_handle_t *h);
+
+/* stream_tcp.c */
+int stream_tcp_open(struct stream *s, char *err, size_t errsize);
+void stream_tcp_close(struct stream *s);
+/* Hands a TCP connection (with bytes already read) to the stream (shared-port TCP hand-off). */
+void stream_tcp_adopt(struct stream *s, int fd, const uint8_t *pending, size_t len);
+
+#endif

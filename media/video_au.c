@@ -1,0 +1,275 @@
+/*
+ * Access-unit builder: Annex-B bytes in, one length-prefixed frame buffer out (see video_au.h for the
+ * contract and why start-code bytes are written first and taken back later).
+ */
+#include "media/video_au.h"
+
+#include <string.h>
+
+#include "media/h26x.h"
+
+#define NAL_LEN_PREFIX 4
+
+void video_au_init(struct video_au *au, enum codec_id codec, size_t max_frame, struct media_track *track)
+{
+    memset(au, 0, sizeof *au);
+    au->codec = codec == CODEC_H264 || codec == CODEC_H265 ? codec : CODEC_NONE;
+    au->max_frame = max_frame > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max_frame;
+    au->track = track;
+    au->size_hint = VIDEO_AU_INITIAL_SIZE_HINT;
+    if (au->size_hint > au->max_frame) au->size_hint = au->max_frame;
+}
+
+void video_au_destroy(struct video_au *au)
+{
+    gbuf_unref(au->buf);
+    au->buf = NULL;
+    au->len = 0;
+}
+
+bool video_au_pending(const struct video_au *au)
+{
+    return au->len > 0 || au->in_nal;
+}
+
+static bool h264_profile_known(uint8_t profile_idc)
+{
+    switch (profile_idc) {
+    case 66: case 77: case 88: case 100: case 110: case 122: case 244: case 44:
+    case 83: case 86: case 118: case 128: case 138: case 139: case 134: case 135:
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum codec_id video_au_guess_codec(const uint8_t *nal, size_t len)
+{
+    if (len < 2 || (nal[0] & 0x80)) return CODEC_NONE;
+    uint8_t b0 = nal[0], b1 = nal[1];
+    /* H.264 SPS: as H.265 these bytes have nuh_layer_id >= 32 or a reserved type. */
+    if ((b0 == 0x27 || b0 == 0x47 || b0 == 0x67) && h264_profile_known(b1)) return CODEC_H264;
+    /* H.264 AUD (nal_ref_idc 0): primary_pic_type then the stop bit. */
+    if (b0 == 0x09 && (b1 & 0x1f) == 0x10) return CODEC_H264;
+    /* H.265 VPS/SPS/PPS/AUD, layer 0: as H.264 these are unspecified/partition types or an SEI with
+     * nal_ref_idc != 0, which the standard forbids. */
+    if ((b0 == 0x40 || b0 == 0x42 || b0 == 0x44 || b0 == 0x46) && (b1 & 0xf8) == 0 && (b1 & 0x07) != 0)
+        return CODEC_H265;
+    return CODEC_NONE;
+}
+
+/* Makes room for `extra` more payload bytes; false (and the unit marked oversize) past max_frame. */
+static bool reserve(struct video_au *au, size_t extra)
+{
+    if (au->overflow) return false;
+    if ((size_t)au->len + extra > au->max_frame) {
+        au->overflow = true;
+        return false;
+    }
+    size_t need = FRAME_HEADROOM + (size_t)au->len + extra + FRAME_TAILROOM;
+    if (!au->buf) {
+        size_t want = FRAME_HEADROOM + (size_t)au->size_hint + FRAME_TAILROOM;
+        au->buf = gbuf_alloc(want > need ? want : need);
+    } else if (need > au->buf->cap) {
+        au->buf = gbuf_grow(au->buf, FRAME_HEADROOM + (size_t)au->len, need);
+    }
+    return true;
+}
+
+static void append(struct video_au *au, const uint8_t *p, size_t n)
+{
+    if (n == 0 || !au->in_nal || !reserve(au, n)) return;
+    memcpy(au->buf->data + FRAME_HEADROOM + au->len, p, n);
+    au->len += (uint32_t)n;
+}
+
+/* Copies a parameter set into the track when it differs from the recorded one; true when it did. */
+static bool record_param_set(struct video_au *au, uint8_t *stored, uint16_t *stored_len, const uint8_t *nal,
+                             size_t n)
+{
+    if (!au->track || n > TRACK_PARAM_MAX) return false;
+    if (*stored_len == n && memcmp(stored, nal, n) == 0) return false;
+    memcpy(stored, nal, n);
+    *stored_len = (uint16_t)n;
+    au->params_changed = true;
+    return true;
+}
+
+static void record_sps(struct video_au *au, const uint8_t *nal, size_t n)
+{
+    struct media_track *t = au->track;
+    if (!t || !record_param_set(au, t->sps, &t->sps_len, nal, n)) return;
+    t->width = t->height = t->fps_num = t->fps_den = 0;
+    if (au->codec == CODEC_H264) {
+        struct h264_sps_info info;
+        if (h264_parse_sps(nal, n, &info) == 0) {
+            t->width = info.width;
+            t->height = info.height;
+            t->fps_num = info.fps_num;
+            t->fps_den = info.fps_den;
+        }
+    } else {
+        struct h265_sps_info info;
+        if (h265_parse_sps(nal, n, &info) == 0) {
+            t->width = info.width;
+            t->height = info.height;
+            t->fps_num = info.fps_num;
+            t->fps_den = info.fps_den;
+        }
+    }
+}
+
+/* A conclusive NAL header that disagrees with the codec in use: the parameter sets recorded so far belong
+ * to the wrong codec, forget them. */
+static void switch_codec(struct video_au *au, enum codec_id codec)
+{
+    au->codec = codec;
+    au->params_changed = true;
+    if (au->track) {
+        au->track->codec = codec;
+        au->track->vps_len = au->track->sps_len = au->track->pps_len = 0;
+        au->track->width = au->track->height = au->track->fps_num = au->track->fps_den = 0;
+    }
+}
+
+/* The current NAL unit is complete: trim, classify, drop or keep, and write its length prefix. */
+static void end_nal(struct video_au *au)
+{
+    au->in_nal = false;
+    if (au->overflow || !au->buf) return;
+    uint8_t *base = au->buf->data + FRAME_HEADROOM;
+    uint32_t body = au->nal_off + NAL_LEN_PREFIX;
+    while (au->len > body && base[au->len - 1] == 0) au->len--;
+    uint8_t *nal = base + body;
+    size_t n = au->len - body;
+    if (n == 0) {
+        au->len = au->nal_off;
+        return;
+    }
+    enum codec_id guess = video_au_guess_codec(nal, n);
+    if (guess != CODEC_NONE && guess != au->codec) switch_codec(au, guess);
+
+    bool drop = false;
+    struct media_track *t = au->track;
+    if (au->codec == CODEC_H264) {
+        uint8_t type = h264_nal_type(nal[0]);
+        if (type == H264_NAL_AUD) drop = true;
+        if (type == H264_NAL_IDR) au->key = true;
+        if (type == H264_NAL_SPS) {
+            au->has_params = true;
+            record_sps(au, nal, n);
+        }
+        if (type == H264_NAL_PPS && t) record_param_set(au, t->pps, &t->pps_len, nal, n);
+    } else if (au->codec == CODEC_H265) {
+        uint8_t type = h265_nal_type(nal[0]);
+        if (type == H265_NAL_AUD) drop = true;
+        if (type >= H265_NAL_IRAP_FIRST && type <= H265_NAL_IRAP_LAST) au->key = true;
+        if (type == H265_NAL_SPS) {
+            au->has_params = true;
+            record_sps(au, nal, n);
+        }
+        if (type == H265_NAL_VPS && t) record_param_set(au, t->vps, &t->vps_len, nal, n);
+        if (type == H265_NAL_PPS && t) record_param_set(au, t->pps, &t->pps_len, nal, n);
+    }
+    if (drop) {
+        au->len = au->nal_off;
+        return;
+    }
+    uint8_t *prefix = base + au->nal_off;
+    prefix[0] = (uint8_t)(n >> 24);
+    prefix[1] = (uint8_t)(n >> 16);
+    prefix[2] = (uint8_t)(n >> 8);
+    prefix[3] = (uint8_t)n;
+}
+
+static void begin_nal(struct video_au *au)
+{
+    au->in_nal = true;
+    au->nal_off = au->len;
+    if (!reserve(au, NAL_LEN_PREFIX)) return;
+    au->len += NAL_LEN_PREFIX;
+}
+
+static uint8_t count_trailing_zeros(const uint8_t *p, size_t n, uint8_t carried)
+{
+    size_t z = 0;
+    while (z < n && p[n - 1 - z] == 0 && z < 3) z++;
+    size_t total = z == n ? carried + z : z;
+    return (uint8_t)(total > 3 ? 3 : total);
+}
+
+void video_au_feed(struct video_au *au, const uint8_t *p, size_t len)
+{
+    const uint8_t *end = p + len;
+    while (p < end) {
+        /* Where the next start code's 01 byte is: its zeros may have ended the previous piece. */
+        const uint8_t *one = NULL;
+        if (au->zeros >= 2 && p[0] == 1) {
+            one = p;
+        } else if (au->zeros >= 1 && end - p >= 2 && p[0] == 0 && p[1] == 1) {
+            one = p + 1;
+        } else {
+            int sc_len = 0;
+            const uint8_t *sc = annexb_find_start_code(p, end, &sc_len);
+            if (sc) one = sc + sc_len - 1;
+        }
+        if (!one) {
+            append(au, p, (size_t)(end - p));
+            au->zeros = count_trailing_zeros(p, (size_t)(end - p), au->zeros);
+            return;
+        }
+        append(au, p, (size_t)(one - p)); /* the zeros before the 01 are trimmed by end_nal() */
+        if (au->in_nal) end_nal(au);
+        begin_nal(au);
+        au->zeros = 0;
+        p = one + 1;
+    }
+}
+
+static void reset_unit(struct video_au *au)
+{
+    au->buf = NULL;
+    au->len = 0;
+    au->key = au->has_params = au->overflow = false;
+    au->in_nal = false;
+    au->zeros = 0;
+    au->nal_off = 0;
+}
+
+enum video_au_result video_au_finish(struct video_au *au, struct media_frame *out)
+{
+    if (au->in_nal) end_nal(au);
+    enum video_au_result r = VIDEO_AU_FRAME;
+    if (au->overflow)
+        r = VIDEO_AU_OVERSIZE;
+    else if (au->len == 0)
+        r = VIDEO_AU_EMPTY;
+    else if (au->codec == CODEC_NONE)
+        r = VIDEO_AU_NO_CODEC;
+    if (r != VIDEO_AU_FRAME) {
+        gbuf_unref(au->buf);
+        reset_unit(au);
+        return r;
+    }
+    /* Next allocation: the largest recent frame, decaying by 1/8 per frame, so a keyframe's size is
+     * remembered for a while but a steady stream of small frames brings the hint back down. */
+    uint32_t decayed = au->size_hint - au->size_hint / 8;
+    au->size_hint = au->len > decayed ? au->len : decayed;
+    memset(out, 0, sizeof *out);
+    out->buf = au->buf;
+    out->off = FRAME_HEADROOM;
+    out->len = au->len;
+    out->codec = au->codec;
+    out->key = au->key;
+    out->has_params = au->has_params;
+    reset_unit(au);
+    return VIDEO_AU_FRAME;
+}
+
+bool video_au_discard(struct video_au *au)
+{
+    bool had = au->len > 0 || au->overflow;
+    gbuf_unref(au->buf);
+    reset_unit(au);
+    return had;
+}

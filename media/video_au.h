@@ -1,0 +1,77 @@
+/*
+ * Incremental Annex-B -> length-prefixed access-unit builder for H.264/H.265.
+ *
+ * The PS demuxer feeds it PES payload bytes in whatever pieces the network delivered. Each byte is copied
+ * once, straight into the pooled frame buffer (frame.h layout: FRAME_HEADROOM free bytes, then the payload,
+ * then FRAME_TAILROOM), while start codes are found on the fly, including start codes split across pieces.
+ * A start code's zero bytes are copied like any other byte and taken back when the 01 arrives (a NAL unit
+ * never ends in a zero byte, so trailing zeros are start-code or trailing_zero_8bits bytes); the four bytes
+ * it leaves become the NAL unit's big-endian length once the unit ends.
+ *
+ * At each NAL unit end: AUD units are dropped; SPS/PPS/VPS are compared with the ones recorded in the
+ * caller's media_track and copied there when they changed (the SPS is parsed for size and frame rate);
+ * IDR (H.264) / IRAP 16..23 (H.265) mark the unit a keyframe. With no codec given (no PSM), the first NAL
+ * header that only one of the two codecs can produce decides; a conclusive header that contradicts the
+ * codec given (a PSM that lies) switches codecs.
+ *
+ * Where an access unit ends is the caller's decision (PTS change, RTP marker, flush): video_au_finish().
+ * The buffer is allocated on the first byte from a size hint that follows recent frame sizes, so the steady
+ * state neither grows buffers nor over-allocates for long; frames over max_frame are dropped whole.
+ */
+#ifndef GB_MEDIA_VIDEO_AU_H
+#define GB_MEDIA_VIDEO_AU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "media/frame.h"
+
+#define VIDEO_AU_INITIAL_SIZE_HINT (64u * 1024)
+
+struct video_au {
+    enum codec_id codec;       /* CODEC_H264, CODEC_H265, or CODEC_NONE while unknown */
+    uint32_t max_frame;        /* payload bytes */
+    struct media_track *track; /* parameter sets are recorded here (owned by the caller) */
+    bool params_changed;       /* track's VPS/SPS/PPS (or codec) changed; the caller clears it */
+
+    /* the access unit being built */
+    struct gbuf *buf;
+    uint32_t len;       /* payload bytes written after FRAME_HEADROOM */
+    uint32_t size_hint; /* allocation size for the next frame */
+    bool key, has_params, overflow;
+
+    /* Annex-B scanning */
+    bool in_nal;      /* a start code was seen in this unit: bytes belong to a NAL unit */
+    uint8_t zeros;    /* zero bytes at the end of what was fed (capped at 3) */
+    uint32_t nal_off; /* payload offset of the current NAL unit's length prefix */
+};
+
+enum video_au_result {
+    VIDEO_AU_EMPTY = 0,     /* nothing to emit (no NAL unit, or only AUDs) */
+    VIDEO_AU_FRAME = 1,     /* *out holds a frame */
+    VIDEO_AU_OVERSIZE = -1, /* dropped: larger than max_frame */
+    VIDEO_AU_NO_CODEC = -2, /* dropped: neither a PSM nor the NAL headers told H.264 from H.265 */
+};
+
+/* codec may be CODEC_NONE (guess from the NAL headers). track must outlive the builder. */
+void video_au_init(struct video_au *au, enum codec_id codec, size_t max_frame, struct media_track *track);
+/* Releases the buffer of an unfinished unit. */
+void video_au_destroy(struct video_au *au);
+
+/* Appends ES bytes of the current access unit (any split). */
+void video_au_feed(struct video_au *au, const uint8_t *data, size_t len);
+/* True when bytes have been fed since the last finish/discard. */
+bool video_au_pending(const struct video_au *au);
+
+/* Ends the access unit. On VIDEO_AU_FRAME, out->buf/off/len/codec/key/has_params are set (pts/dts are the
+ * caller's: set to 0) and the caller owns out->buf. */
+enum video_au_result video_au_finish(struct video_au *au, struct media_frame *out);
+/* Drops the access unit being built; returns true when it held any NAL unit. */
+bool video_au_discard(struct video_au *au);
+
+/* The codec only one of H.264 / H.265 could have written this NAL header (2 bytes), else CODEC_NONE:
+ * H.264 SPS (nal_ref_idc != 0) and AUD; H.265 VPS/SPS/PPS/AUD of layer 0, temporal id 0. */
+enum codec_id video_au_guess_codec(const uint8_t *nal, size_t len);
+
+#endif

@@ -1,0 +1,492 @@
+/*
+ * Worker threads and their inboxes. Each worker runs one libuv loop; the shared RTP sockets are created by
+ * the starting thread in worker order so that the reuseport BPF program's socket index equals the worker
+ * index. Tasks from other threads queue under a mutex and wake the loop through one coalescing uv_async.
+ */
+#include "media/worker.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "media/stream.h"
+
+#define RX_BATCH 32
+#define RX_SLOT 65536
+#define RX_ROUNDS 16 /* recvmmsg calls per readiness event before yielding to other sockets */
+
+struct task {
+    struct task *next;
+    task_fn fn;
+    void *arg;
+};
+
+struct stream_slot {
+    struct stream *s;
+    char id[STREAM_ID_MAX + 1];
+    bool shared;
+    uint32_t ssrc;
+};
+
+struct worker {
+    int index;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t tick;
+    uv_check_t flush;
+    pthread_mutex_t lock;
+    struct task *head, *tail;
+    bool stopping;
+
+    int udp_fd;
+    uv_poll_t udp_poll;
+    int tcp_fd;
+    uv_poll_t tcp_poll;
+
+    struct stream_slot *streams;
+    int nstreams, cap;
+
+    struct worker_rx rx;
+    struct iovec *rx_iov;
+    struct sockaddr_storage *rx_addr;
+    uint8_t *rx_mem;
+
+    struct worker_counters counters;
+    void *ext;
+};
+
+static struct worker *workers;
+static int nworkers;
+static const struct gb_config *config;
+static _Thread_local struct worker *current;
+static void (*flush_hook)(struct worker *w);
+static void (*tick_hook)(struct worker *w, uint64_t now_ms);
+static void (*stop_hook)(struct worker *w);
+
+int workers_count(void)
+{
+    return nworkers;
+}
+struct worker *worker_get(int index)
+{
+    return index >= 0 && index < nworkers ? &workers[index] : NULL;
+}
+int worker_index(const struct worker *w)
+{
+    return w->index;
+}
+uv_loop_t *worker_loop(struct worker *w)
+{
+    return &w->loop;
+}
+const struct worker_counters *worker_counters(const struct worker *w)
+{
+    return &w->counters;
+}
+struct worker *worker_current(void)
+{
+    return current;
+}
+const struct gb_config *worker_config(void)
+{
+    return config;
+}
+void worker_set_ext(struct worker *w, void *ext)
+{
+    w->ext = ext;
+}
+void *worker_get_ext(struct worker *w)
+{
+    return w->ext;
+}
+void worker_set_flush_hook(void (*fn)(struct worker *w))
+{
+    flush_hook = fn;
+}
+void worker_set_stop_hook(void (*fn)(struct worker *w))
+{
+    stop_hook = fn;
+}
+void worker_set_tick_hook(void (*fn)(struct worker *w, uint64_t now_ms))
+{
+    tick_hook = fn;
+}
+struct worker_rx *worker_rx(struct worker *w)
+{
+    return &w->rx;
+}
+
+int worker_post(int index, task_fn fn, void *arg)
+{
+    struct worker *w = worker_get(index);
+    if (!w) return EINVAL;
+    struct task *t = malloc(sizeof *t);
+    if (!t) return ENOMEM;
+    *t = (struct task){NULL, fn, arg};
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping && fn) {
+        pthread_mutex_unlock(&w->lock);
+        free(t);
+        return ESHUTDOWN;
+    }
+    if (w->tail) w->tail->next = t;
+    else w->head = t;
+    w->tail = t;
+    pthread_mutex_unlock(&w->lock);
+    uv_async_send(&w->wake);
+    return 0;
+}
+
+void workers_post_all(task_fn fn, void *arg_per_worker[])
+{
+    for (int i = 0; i < nworkers; i++) worker_post(i, fn, arg_per_worker ? arg_per_worker[i] : NULL);
+}
+
+static void on_wake(uv_async_t *h)
+{
+    struct worker *w = h->data;
+    pthread_mutex_lock(&w->lock);
+    struct task *t = w->head;
+    w->head = w->tail = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (t) {
+        struct task *next = t->next;
+        w->counters.tasks++;
+        if (t->fn) t->fn(t->arg);
+        free(t);
+        t = next;
+    }
+}
+
+/* ---- stream tables ---- */
+
+void worker_add_stream(struct worker *w, struct stream *s, const char *id, bool shared, uint32_t ssrc)
+{
+    if (w->nstreams == w->cap) {
+        int ncap = w->cap ? w->cap * 2 : 32;
+        struct stream_slot *n = realloc(w->streams, (size_t)ncap * sizeof *n);
+        if (!n) abort();
+        w->streams = n;
+        w->cap = ncap;
+    }
+    struct stream_slot *slot = &w->streams[w->nstreams++];
+    slot->s = s;
+    snprintf(slot->id, sizeof slot->id, "%s", id);
+    slot->shared = shared;
+    slot->ssrc = ssrc;
+}
+
+void worker_remove_stream(struct worker *w, struct stream *s, const char *id, bool shared, uint32_t ssrc)
+{
+    for (int i = 0; i < w->nstreams; i++) {
+        if (w->streams[i].s == s) {
+            w->streams[i] = w->streams[--w->nstreams];
+            return;
+        }
+    }
+}
+
+struct stream *worker_find_stream(struct worker *w, const char *id)
+{
+    for (int i = 0; i < w->nstreams; i++)
+        if (strcmp(w->streams[i].id, id) == 0) return w->streams[i].s;
+    return NULL;
+}
+
+/* Per packet on the shared port: a handful of streams per worker in the common case, a few thousand at most;
+ * the linear scan over 16-byte slots stays in L1/L2 and beats a hash at these sizes. */
+static struct stream *find_shared(struct worker *w, uint32_t ssrc)
+{
+    for (int i = 0; i < w->nstreams; i++)
+        if (w->streams[i].shared && w->streams[i].ssrc == ssrc) return w->streams[i].s;
+    return NULL;
+}
+
+int worker_stream_count(const struct worker *w)
+{
+    return w->nstreams;
+}
+
+void worker_foreach_stream(struct worker *w, void (*fn)(struct stream *s, void *arg), void *arg)
+{
+    for (int i = w->nstreams - 1; i >= 0; i--)
+        if (i < w->nstreams) fn(w->streams[i].s, arg);
+}
+
+/* ---- shared UDP port ---- */
+
+struct forwarded_packet {
+    uint32_t ssrc;
+    size_t len;
+    struct sockaddr_storage from;
+    uint8_t data[];
+};
+
+static void on_forwarded_packet(void *arg)
+{
+    struct forwarded_packet *fp = arg;
+    struct worker *w = current;
+    struct stream *s = find_shared(w, fp->ssrc);
+    if (s) stream_input_packet(s, fp->data, fp->len, (struct sockaddr *)&fp->from, clock_mono_ms());
+    free(fp);
+}
+
+static void dispatch_shared(struct worker *w, const uint8_t *p, size_t len, const struct sockaddr *from,
+                            uint64_t now)
+{
+    if (len < 12 || (p[0] >> 6) != 2) {
+        w->counters.not_rtp++;
+        return;
+    }
+    uint32_t ssrc = ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+    struct stream *s = find_shared(w, ssrc);
+    if (s) {
+        stream_input_packet(s, p, len, from, now);
+        return;
+    }
+    int owner = directory_owner_by_ssrc(ssrc);
+    if (owner >= 0 && owner != w->index) {
+        /* Only when the kernel could not steer (no BPF support): one copy and a hop to the owner. */
+        struct forwarded_packet *fp = malloc(sizeof *fp + len);
+        if (!fp) return;
+        fp->ssrc = ssrc;
+        fp->len = len;
+        memcpy(&fp->from, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+        memcpy(fp->data, p, len);
+        if (worker_post(owner, on_forwarded_packet, fp) != 0) free(fp);
+        else w->counters.forwarded++;
+        return;
+    }
+    if (config->media.shared_port_any_ssrc && (s = stream_find_waiting_shared(w))) {
+        stream_input_packet(s, p, len, from, now);
+        return;
+    }
+    w->counters.unknown_ssrc++;
+}
+
+int worker_recv_udp(struct worker *w, int fd, void (*deliver)(void *arg, const uint8_t *p, size_t len,
+                                                               const struct sockaddr *from, uint64_t now),
+                    void *arg)
+{
+    int total = 0;
+    for (int round = 0; round < RX_ROUNDS; round++) {
+        for (unsigned i = 0; i < w->rx.n; i++) {
+            w->rx.msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+            w->rx.msgs[i].msg_hdr.msg_flags = 0;
+        }
+        int n = recvmmsg(fd, w->rx.msgs, w->rx.n, MSG_DONTWAIT, NULL);
+        if (n <= 0) break;
+        w->counters.udp_batches++;
+        uint64_t now = clock_mono_ms();
+        for (int i = 0; i < n; i++) {
+            struct mmsghdr *m = &w->rx.msgs[i];
+            w->counters.udp_packets++;
+            w->counters.udp_bytes += m->msg_len;
+            if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+                w->counters.udp_truncated++;
+                continue;
+            }
+            deliver(arg, w->rx_mem + (size_t)i * RX_SLOT, m->msg_len, (struct sockaddr *)m->msg_hdr.msg_name, now);
+        }
+        total += n;
+        if ((unsigned)n < w->rx.n) break;
+    }
+    return total;
+}
+
+static void deliver_shared(void *arg, const uint8_t *p, size_t len, const struct sockaddr *from, uint64_t now)
+{
+    dispatch_shared(arg, p, len, from, now);
+}
+
+static void on_shared_udp(uv_poll_t *h, int status, int events)
+{
+    struct worker *w = h->data;
+    if (status < 0) return;
+    worker_recv_udp(w, w->udp_fd, deliver_shared, w);
+}
+
+static void on_shared_tcp(uv_poll_t *h, int status, int events)
+{
+    struct worker *w = h->data;
+    if (status < 0) return;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(w->tcp_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        w->counters.tcp_connections++;
+        stream_accept_shared_tcp(w, fd, (struct sockaddr *)&ss);
+    }
+}
+
+static void on_tick(uv_timer_t *h)
+{
+    struct worker *w = h->data;
+    uint64_t now = clock_mono_ms();
+    stream_tick_all(w, now);
+    if (tick_hook) tick_hook(w, now);
+}
+
+static void on_check(uv_check_t *h)
+{
+    if (flush_hook) flush_hook(h->data);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    current = w;
+    char name[16];
+    snprintf(name, sizeof name, "gbgate-w%d", w->index);
+    pthread_setname_np(pthread_self(), name);
+    if (config->media.pin_workers) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->index % CPU_SETSIZE, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    gbuf_pool_drain();
+    return NULL;
+}
+
+static int attach_steering_bpf(int fd, int n)
+{
+    /* A = 32-bit word at UDP payload offset 8 (the RTP SSRC, loaded big-endian), A %= n, return A. */
+    struct sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, 8},
+        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, (uint32_t)n},
+        {BPF_RET | BPF_A, 0, 0, 0},
+    };
+    struct sock_fprog prog = {.len = 3, .filter = code};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? errno : 0;
+}
+
+static void alloc_rx(struct worker *w)
+{
+    w->rx.n = RX_BATCH;
+    w->rx_mem = malloc((size_t)RX_BATCH * RX_SLOT);
+    w->rx.msgs = calloc(RX_BATCH, sizeof *w->rx.msgs);
+    w->rx_iov = calloc(RX_BATCH, sizeof *w->rx_iov);
+    w->rx_addr = calloc(RX_BATCH, sizeof *w->rx_addr);
+    if (!w->rx_mem || !w->rx.msgs || !w->rx_iov || !w->rx_addr) abort();
+    for (int i = 0; i < RX_BATCH; i++) {
+        w->rx_iov[i].iov_base = w->rx_mem + (size_t)i * RX_SLOT;
+        w->rx_iov[i].iov_len = RX_SLOT;
+        w->rx.msgs[i].msg_hdr.msg_iov = &w->rx_iov[i];
+        w->rx.msgs[i].msg_hdr.msg_iovlen = 1;
+        w->rx.msgs[i].msg_hdr.msg_name = &w->rx_addr[i];
+    }
+}
+
+int workers_start(const struct gb_config *cfg, char *err, size_t errsize)
+{
+    config = cfg;
+    nworkers = cfg->media.workers > 0 ? cfg->media.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nworkers < 1) nworkers = 1;
+    workers = calloc((size_t)nworkers, sizeof *workers);
+    if (!workers) return ENOMEM;
+    const char *bind_ip = "0.0.0.0";
+    for (int i = 0; i < nworkers; i++) {
+        struct worker *w = &workers[i];
+        w->index = i;
+        pthread_mutex_init(&w->lock, NULL);
+        uv_loop_init(&w->loop);
+        uv_async_init(&w->loop, &w->wake, on_wake);
+        w->wake.data = w;
+        uv_timer_init(&w->loop, &w->tick);
+        w->tick.data = w;
+        uv_check_init(&w->loop, &w->flush);
+        w->flush.data = w;
+        alloc_rx(w);
+        /* bound in worker order: reuseport socket index i == worker i */
+        w->udp_fd = net_bind(bind_ip, cfg->media.rtp_port, SOCK_DGRAM, true, 0);
+        if (w->udp_fd < 0) {
+            snprintf(err, errsize, "media.rtp_port %d (UDP): %s", cfg->media.rtp_port, strerror(-w->udp_fd));
+            return -w->udp_fd;
+        }
+        net_set_rcvbuf(w->udp_fd, cfg->media.udp_rcvbuf_kb * 1024);
+        w->tcp_fd = net_bind(bind_ip, cfg->media.rtp_port, SOCK_STREAM, true, 1024);
+        if (w->tcp_fd < 0) {
+            snprintf(err, errsize, "media.rtp_port %d (TCP): %s", cfg->media.rtp_port, strerror(-w->tcp_fd));
+            return -w->tcp_fd;
+        }
+    }
+    if (nworkers > 1) {
+        int e = attach_steering_bpf(workers[0].udp_fd, nworkers);
+        if (e) log_warn("media", "reuseport BPF steering unavailable (%s): shared-port packets are forwarded",
+                        strerror(e));
+    }
+    for (int i = 0; i < nworkers; i++) {
+        struct worker *w = &workers[i];
+        uv_poll_init(&w->loop, &w->udp_poll, w->udp_fd);
+        w->udp_poll.data = w;
+        uv_poll_start(&w->udp_poll, UV_READABLE, on_shared_udp);
+        uv_poll_init(&w->loop, &w->tcp_poll, w->tcp_fd);
+        w->tcp_poll.data = w;
+        uv_poll_start(&w->tcp_poll, UV_READABLE, on_shared_tcp);
+        uv_timer_start(&w->tick, on_tick, 500, 500);
+        uv_check_start(&w->flush, on_check);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            snprintf(err, errsize, "cannot start media worker %d", i);
+            return EAGAIN;
+        }
+    }
+    log_info("media", "%d workers, shared RTP port %d (udp+tcp), per-stream ports %d-%d", nworkers,
+             cfg->media.rtp_port, cfg->media.rtp_port_min, cfg->media.rtp_port_max);
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void stop_task(void *arg)
+{
+    struct worker *w = current;
+    stream_close_all(w, "shutdown");
+    if (flush_hook) flush_hook(w);
+    if (stop_hook) stop_hook(w);
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_mutex_unlock(&w->lock);
+    on_wake(&w->wake); /* run what was queued before the stop */
+    uv_walk(&w->loop, close_handle, NULL);
+}
+
+void workers_stop(void)
+{
+    for (int i = 0; i < nworkers; i++) worker_post(i, stop_task, NULL);
+    for (int i = 0; i < nworkers; i++) {
+        struct worker *w = &workers[i];
+        pthread_join(w->thread, NULL);
+        uv_loop_close(&w->loop);
+        close(w->udp_fd);
+        close(w->tcp_fd);
+        for (struct task *t = w->head, *n; t; t = n) {
+            n = t->next;
+            free(t);
+        }
+        free(w->streams);
+        free(w->rx_mem);
+        free(w->rx.msgs);
+        free(w->rx_iov);
+        free(w->rx_addr);
+        pthread_mutex_destroy(&w->lock);
+    }
+    free(workers);
+    workers = NULL;
+    nworkers = 0;
+}

@@ -1,0 +1,74 @@
+/* GET /metrics: Prometheus text built from the directory's published stream stats and per-worker counters
+ * (read without locks: they are monotonic counters written by their owner; a torn read is impossible for
+ * aligned 64-bit words on the platforms we build for). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/sbuf.h"
+#include "media/directory.h"
+#include "relay/http_priv.h"
+
+static void (*metrics_hook)(struct sbuf *out);
+
+void http_set_metrics_hook(void (*fn)(struct sbuf *out))
+{
+    metrics_hook = fn;
+}
+
+#define STREAM_METRIC(name, help, field)                                                                     \
+    do {                                                                                                     \
+        sbuf_printf(&b, "# HELP gbgate_stream_" name " " help "\n# TYPE gbgate_stream_" name " %s\n",          \
+                    strstr(name, "_total") ? "counter" : "gauge");                                           \
+        for (size_t i = 0; i < n; i++)                                                                       \
+            sbuf_printf(&b, "gbgate_stream_" name "{stream=\"%s\"} %llu\n", list[i].id,                        \
+                        (unsigned long long)list[i].stats.field);                                            \
+    } while (0)
+
+void http_metrics_serve(struct http_conn *c)
+{
+    struct sbuf b = {0};
+    struct stream_entry *list = NULL;
+    size_t n = directory_list(&list);
+    sbuf_printf(&b, "# HELP gbgate_streams Streams open\n# TYPE gbgate_streams gauge\ngbgate_streams %zu\n", n);
+    uint64_t viewers = 0;
+    for (size_t i = 0; i < n; i++) viewers += list[i].stats.viewers;
+    sbuf_printf(&b, "# HELP gbgate_viewers Viewers connected\n# TYPE gbgate_viewers gauge\ngbgate_viewers %llu\n",
+                (unsigned long long)viewers);
+    STREAM_METRIC("packets_total", "RTP packets received", packets);
+    STREAM_METRIC("bytes_total", "RTP bytes received", bytes);
+    STREAM_METRIC("packets_lost_total", "RTP packets lost", packets_lost);
+    STREAM_METRIC("frames_total", "video frames received", frames_video);
+    STREAM_METRIC("frames_dropped_total", "frames dropped (loss, oversize)", frames_dropped);
+    STREAM_METRIC("bad_packets_total", "packets rejected", bad_packets);
+    STREAM_METRIC("bitrate_kbps", "input bitrate", bitrate_kbps);
+    STREAM_METRIC("viewers", "viewers of the stream", viewers);
+    STREAM_METRIC("viewer_bytes_total", "bytes sent to viewers", viewer_bytes);
+    free(list);
+    sbuf_printf(&b, "# HELP gbgate_worker_udp_packets_total UDP datagrams read\n"
+                    "# TYPE gbgate_worker_udp_packets_total counter\n");
+    for (int i = 0; i < workers_count(); i++)
+        sbuf_printf(&b, "gbgate_worker_udp_packets_total{worker=\"%d\"} %llu\n", i,
+                    (unsigned long long)worker_counters(worker_get(i))->udp_packets);
+    sbuf_printf(&b, "# HELP gbgate_worker_unknown_ssrc_total shared-port packets for no stream\n"
+                    "# TYPE gbgate_worker_unknown_ssrc_total counter\n");
+    for (int i = 0; i < workers_count(); i++)
+        sbuf_printf(&b, "gbgate_worker_unknown_ssrc_total{worker=\"%d\"} %llu\n", i,
+                    (unsigned long long)worker_counters(worker_get(i))->unknown_ssrc);
+    sbuf_printf(&b, "# HELP gbgate_worker_forwarded_total shared-port packets forwarded between workers\n"
+                    "# TYPE gbgate_worker_forwarded_total counter\n");
+    for (int i = 0; i < workers_count(); i++)
+        sbuf_printf(&b, "gbgate_worker_forwarded_total{worker=\"%d\"} %llu\n", i,
+                    (unsigned long long)worker_counters(worker_get(i))->forwarded);
+    sbuf_printf(&b, "# HELP gbgate_worker_not_rtp_total datagrams on the shared port that are not RTP\n"
+                    "# TYPE gbgate_worker_not_rtp_total counter\n");
+    for (int i = 0; i < workers_count(); i++)
+        sbuf_printf(&b, "gbgate_worker_not_rtp_total{worker=\"%d\"} %llu\n", i,
+                    (unsigned long long)worker_counters(worker_get(i))->not_rtp);
+    if (metrics_hook) metrics_hook(&b);
+    size_t len;
+    char *text = sbuf_take(&b, &len);
+    http_respond(c, 200, "text/plain; version=0.0.4", text, len, NULL);
+    free(text);
+}

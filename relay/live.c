@@ -1,0 +1,252 @@
+/*
+ * FLV fan-out of one stream. Each frame becomes one FLV tag in its own buffer (relay/flv.h builds it in place)
+ * and that tag is referenced by the GOP cache and by every viewer's queue: the per-viewer cost of a frame is
+ * one reference and a queue slot.
+ */
+#include "relay/live.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+#define MODULE "live"
+
+struct live {
+    struct worker *w;
+    char id[STREAM_ID_MAX + 1];
+    struct media_track video, audio;
+    bool has_video, has_audio;
+    struct flv_tag vseq, aseq, meta;
+    bool ts_base_set;
+    int64_t ts_base;
+    int64_t last_video_ts, last_audio_ts;
+
+    struct flv_tag *gop;
+    size_t gop_n, gop_cap, gop_bytes, gop_max_bytes;
+    bool gop_cache;
+
+    struct viewer *viewers;
+    int nviewers;
+    uint64_t viewers_total, viewer_bytes_closed, tags_unsupported;
+    bool closed;
+};
+
+static void (*viewers_hook)(const char *id, int viewers);
+
+void live_set_viewers_hook(void (*fn)(const char *id, int viewers))
+{
+    viewers_hook = fn;
+}
+
+struct live *live_create(struct worker *w, const char *id)
+{
+    const struct gb_config *cfg = worker_config();
+    struct live *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->w = w;
+    snprintf(l->id, sizeof l->id, "%s", id);
+    l->gop_cache = cfg->stream.gop_cache;
+    l->gop_max_bytes = (size_t)cfg->stream.gop_cache_max_kb * 1024;
+    return l;
+}
+
+struct live *live_find(struct worker *w, const char *id)
+{
+    struct stream *s = worker_find_stream(w, id);
+    return s ? stream_sink(s) : NULL;
+}
+
+static void gop_clear(struct live *l)
+{
+    for (size_t i = 0; i < l->gop_n; i++) flv_tag_release(&l->gop[i]);
+    l->gop_n = 0;
+    l->gop_bytes = 0;
+}
+
+static void gop_push(struct live *l, const struct flv_tag *t)
+{
+    if (l->gop_bytes + t->len > l->gop_max_bytes) return; /* a pathological GOP: stop caching, keep serving */
+    if (l->gop_n == l->gop_cap) {
+        size_t ncap = l->gop_cap ? l->gop_cap * 2 : 128;
+        struct flv_tag *n = realloc(l->gop, ncap * sizeof *n);
+        if (!n) return;
+        l->gop = n;
+        l->gop_cap = ncap;
+    }
+    l->gop[l->gop_n] = *t;
+    gbuf_ref(t->buf);
+    l->gop_n++;
+    l->gop_bytes += t->len;
+}
+
+static enum flv_hevc_mode hevc_mode(void)
+{
+    return worker_config()->stream.hevc_flv == HEVC_FLV_LEGACY12 ? FLV_HEVC_LEGACY12 : FLV_HEVC_ENHANCED;
+}
+
+static void start_viewer(struct live *l, struct viewer *v)
+{
+    uint8_t hdr[13];
+    flv_file_header(hdr, l->has_video, l->has_audio);
+    viewer_push_bytes(v, hdr, sizeof hdr, true);
+    if (l->meta.buf) viewer_push_tag(v, &l->meta);
+    if (l->vseq.buf) viewer_push_tag(v, &l->vseq);
+    if (l->aseq.buf) viewer_push_tag(v, &l->aseq);
+    v->started = true;
+    for (size_t i = 0; i < l->gop_n; i++) viewer_push_tag(v, &l->gop[i]);
+}
+
+static void rebuild_metadata(struct live *l)
+{
+    flv_tag_release(&l->meta);
+    flv_metadata(l->has_video ? &l->video : NULL, l->has_audio ? &l->audio : NULL, &l->meta);
+}
+
+static void broadcast(struct live *l, const struct flv_tag *t)
+{
+    for (struct viewer *v = l->viewers; v; v = v->next)
+        if (v->started) viewer_push_tag(v, t);
+}
+
+static bool same_params(const struct media_track *a, const struct media_track *b)
+{
+    return a->codec == b->codec && a->sps_len == b->sps_len && a->pps_len == b->pps_len &&
+           a->vps_len == b->vps_len && !memcmp(a->sps, b->sps, a->sps_len) && !memcmp(a->pps, b->pps, a->pps_len) &&
+           !memcmp(a->vps, b->vps, a->vps_len) && a->sample_rate == b->sample_rate && a->channels == b->channels &&
+           a->asc_len == b->asc_len && !memcmp(a->asc, b->asc, a->asc_len);
+}
+
+static uint32_t current_ts(struct live *l)
+{
+    int64_t ts = l->last_video_ts > l->last_audio_ts ? l->last_video_ts : l->last_audio_ts;
+    return ts > 0 ? (uint32_t)ts : 0;
+}
+
+static void live_on_track(void *sink, const struct media_track *t)
+{
+    struct live *l = sink;
+    bool video = codec_is_video(t->codec);
+    struct media_track *cur = video ? &l->video : &l->audio;
+    bool *has = video ? &l->has_video : &l->has_audio;
+    if (*has && same_params(cur, t)) return;
+    *cur = *t;
+    *has = true;
+    struct flv_tag *seq = video ? &l->vseq : &l->aseq;
+    flv_tag_release(seq);
+    int rc = video ? flv_video_sequence_header(t, current_ts(l), hevc_mode(), seq)
+                   : flv_audio_sequence_header(t, current_ts(l), seq);
+    if (rc != 0) seq->buf = NULL; /* codecs without a sequence header (G.711) */
+    rebuild_metadata(l);
+    if (seq->buf) broadcast(l, seq);
+}
+
+static void live_on_frame(void *sink, struct media_frame *f)
+{
+    struct live *l = sink;
+    bool video = codec_is_video(f->codec);
+    if (!l->ts_base_set) {
+        l->ts_base = f->dts;
+        l->ts_base_set = true;
+    }
+    int64_t ts = (f->dts - l->ts_base) / 90;
+    if (ts < 0) ts = 0;
+    int32_t cts = (int32_t)((f->pts - f->dts) / 90);
+    struct flv_tag tag;
+    if (flv_tag_from_frame(f, (uint32_t)ts, cts, hevc_mode(), &tag) != 0) {
+        l->tags_unsupported++;
+        media_frame_release(f);
+        return;
+    }
+    if (video) l->last_video_ts = ts;
+    else l->last_audio_ts = ts;
+
+    bool video_key = video && tag.key;
+    if (video_key) {
+        gop_clear(l);
+        /* viewers that joined before the first keyframe start here */
+        for (struct viewer *v = l->viewers; v; v = v->next)
+            if (!v->started) start_viewer(l, v);
+    }
+    if (l->gop_cache && (video_key || l->gop_n > 0)) gop_push(l, &tag);
+    if (!l->has_video && !video) {
+        /* audio-only: viewers start on any frame */
+        for (struct viewer *v = l->viewers; v; v = v->next)
+            if (!v->started) start_viewer(l, v);
+    }
+    broadcast(l, &tag);
+    flv_tag_release(&tag);
+}
+
+static void live_on_close(void *sink, const char *reason)
+{
+    struct live *l = sink;
+    l->closed = true;
+    while (l->viewers) {
+        struct viewer *v = l->viewers;
+        live_remove_viewer(l, v);
+        viewer_finish(v, reason);
+    }
+    gop_clear(l);
+    free(l->gop);
+    flv_tag_release(&l->vseq);
+    flv_tag_release(&l->aseq);
+    flv_tag_release(&l->meta);
+    free(l);
+}
+
+static void live_fill_stats(void *sink, struct stream_stats *st)
+{
+    struct live *l = sink;
+    st->viewers = (uint32_t)l->nviewers;
+    st->viewers_total = l->viewers_total;
+    uint64_t bytes = l->viewer_bytes_closed, dropped = 0;
+    for (struct viewer *v = l->viewers; v; v = v->next) {
+        bytes += v->bytes_sent;
+        dropped += v->tags_dropped;
+    }
+    st->viewer_bytes = bytes;
+    st->viewers_dropped_frames = dropped;
+}
+
+const struct stream_sink_ops live_sink_ops = {live_on_track, live_on_frame, live_on_close, live_fill_stats};
+
+void live_add_viewer(struct live *l, struct viewer *v)
+{
+    v->live = l;
+    v->next = l->viewers;
+    v->prev = NULL;
+    if (l->viewers) l->viewers->prev = v;
+    l->viewers = v;
+    l->nviewers++;
+    l->viewers_total++;
+    bool ready = l->gop_n > 0 || (!l->has_video && l->has_audio);
+    if (ready) start_viewer(l, v);
+    log_info(MODULE, "[%s] %s viewer %s joined (%d watching)%s", l->id, v->kind, v->peer, l->nviewers,
+             ready ? "" : ", waiting for the first keyframe");
+    if (viewers_hook) viewers_hook(l->id, l->nviewers);
+}
+
+void live_remove_viewer(struct live *l, struct viewer *v)
+{
+    if (v->live != l) return;
+    if (v->prev) v->prev->next = v->next;
+    else l->viewers = v->next;
+    if (v->next) v->next->prev = v->prev;
+    v->live = NULL;
+    l->nviewers--;
+    l->viewer_bytes_closed += v->bytes_sent;
+    if (viewers_hook && !l->closed) viewers_hook(l->id, l->nviewers);
+}
+
+int live_viewer_count(const struct live *l)
+{
+    return l->nviewers;
+}
+
+void live_viewer_closed(struct viewer *v)
+{
+    if (v->live) live_remove_viewer(v->live, v);
+}

@@ -1,0 +1,327 @@
+/*
+ * Viewer output queue and writer. Tags are shared; each entry only adds a reference and at most 16 bytes of
+ * framing. Writes are batched: pushing marks the viewer dirty, and the worker's flush hook (a uv_check
+ * after each I/O round) writes every dirty viewer with one writev, so a burst of tags costs one syscall.
+ */
+#include "relay/viewer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "media/worker.h"
+
+#define MODULE "viewer"
+#define IOV_BATCH 64
+#define SKIPS_BEFORE_KICK 3
+#define SKIP_WINDOW_MS 30000
+
+static _Thread_local struct viewer *dirty_head;
+static _Thread_local struct viewer *all_head;
+
+static void viewer_mark_dirty(struct viewer *v)
+{
+    if (v->dirty || v->closing) return;
+    v->dirty = true;
+    v->dirty_next = dirty_head;
+    dirty_head = v;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+struct viewer *viewer_create(struct worker *w, int fd, enum viewer_framing framing, size_t budget,
+                             const struct viewer_ops *ops, void *ops_arg, const char *peer, const char *kind)
+{
+    struct viewer *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->w = w;
+    v->fd = fd;
+    v->framing = framing;
+    v->budget = budget;
+    v->ops = ops;
+    v->ops_arg = ops_arg;
+    v->q_cap = 256;
+    v->q = calloc(v->q_cap, sizeof *v->q);
+    if (!v->q) {
+        free(v);
+        return NULL;
+    }
+    v->joined_ms = clock_mono_ms();
+    snprintf(v->peer, sizeof v->peer, "%s", peer ? peer : "?");
+    snprintf(v->kind, sizeof v->kind, "%s", kind);
+    uv_poll_init(worker_loop(w), &v->poll, fd);
+    v->poll.data = v;
+    uv_poll_start(&v->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+    v->all_next = all_head;
+    if (all_head) all_head->all_prev = v;
+    all_head = v;
+    return v;
+}
+
+static struct viewer_out_entry *entry_at(struct viewer *v, uint32_t i)
+{
+    return &v->q[(v->q_head + i) & (v->q_cap - 1)];
+}
+
+static bool grow_queue(struct viewer *v)
+{
+    uint32_t ncap = v->q_cap * 2;
+    struct viewer_out_entry *n = malloc(ncap * sizeof *n);
+    if (!n) return false;
+    for (uint32_t i = 0; i < v->q_count; i++) n[i] = *entry_at(v, i);
+    free(v->q);
+    v->q = n;
+    v->q_cap = ncap;
+    v->q_head = 0;
+    return true;
+}
+
+static void set_framing(struct viewer *v, struct viewer_out_entry *e, bool frame)
+{
+    e->pre_len = e->post_len = 0;
+    if (!frame) return;
+    if (v->framing == FRAMING_HTTP_CHUNKED) {
+        e->pre_len = (uint8_t)snprintf((char *)e->pre, sizeof e->pre, "%x\r\n", e->len);
+        memcpy(e->post, "\r\n", 2);
+        e->post_len = 2;
+    } else if (v->framing == FRAMING_WEBSOCKET) {
+        /* binary frame, FIN, server frames are not masked */
+        e->pre[0] = 0x82;
+        if (e->len < 126) {
+            e->pre[1] = (uint8_t)e->len;
+            e->pre_len = 2;
+        } else if (e->len < 65536) {
+            e->pre[1] = 126;
+            e->pre[2] = (uint8_t)(e->len >> 8);
+            e->pre[3] = (uint8_t)e->len;
+            e->pre_len = 4;
+        } else {
+            e->pre[1] = 127;
+            for (int i = 0; i < 8; i++) e->pre[2 + i] = (uint8_t)((uint64_t)e->len >> (56 - 8 * i));
+            e->pre_len = 10;
+        }
+    }
+}
+
+static void enqueue(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t len, bool key, bool frame)
+{
+    if (v->q_count == v->q_cap && !grow_queue(v)) {
+        gbuf_unref(ref);
+        viewer_close(v, "out of memory");
+        return;
+    }
+    struct viewer_out_entry *e = entry_at(v, v->q_count++);
+    e->ref = ref;
+    e->off = off;
+    e->len = len;
+    e->key = key;
+    set_framing(v, e, frame);
+    v->queued_bytes += len + e->pre_len + e->post_len;
+    viewer_mark_dirty(v);
+}
+
+void viewer_push_bytes(struct viewer *v, const void *p, size_t len, bool frame)
+{
+    if (v->closing) return;
+    struct gbuf *b = gbuf_alloc(len);
+    memcpy(b->data, p, len);
+    enqueue(v, b, 0, (uint32_t)len, false, frame);
+}
+
+/* Drops every entry not yet started (the head one may be half written: it must finish, or the byte stream
+ * would be corrupt). */
+static void drop_unsent(struct viewer *v)
+{
+    uint32_t keep = v->head_sent > 0 ? 1 : 0;
+    for (uint32_t i = keep; i < v->q_count; i++) {
+        struct viewer_out_entry *e = entry_at(v, i);
+        v->queued_bytes -= e->len + e->pre_len + e->post_len;
+        gbuf_unref(e->ref);
+        v->tags_dropped++;
+    }
+    v->q_count = keep;
+}
+
+void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
+{
+    if (v->closing || v->finishing) return;
+    bool video_key = tag->type == FLV_TAG_VIDEO && tag->key;
+    if (v->waiting_key) {
+        if (!video_key) {
+            v->tags_dropped++;
+            return;
+        }
+        v->waiting_key = false;
+    }
+    if (v->queued_bytes + tag->len > v->budget) {
+        uint64_t now = clock_mono_ms();
+        if (now - v->last_skip_ms > SKIP_WINDOW_MS) v->skips_recent = 0;
+        v->last_skip_ms = now;
+        if (++v->skips_recent > SKIPS_BEFORE_KICK) {
+            viewer_close(v, "too slow: kept falling behind");
+            return;
+        }
+        log_info(MODULE, "%s viewer %s is %zu KiB behind: skipping to the next keyframe", v->kind, v->peer,
+                 v->queued_bytes / 1024);
+        drop_unsent(v);
+        if (!video_key) {
+            v->waiting_key = true;
+            v->tags_dropped++;
+            return;
+        }
+    }
+    enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, video_key, true);
+}
+
+void viewer_flush(struct viewer *v)
+{
+    while (v->q_count > 0 && !v->closing) {
+        struct iovec iov[IOV_BATCH * 3];
+        int n = 0;
+        uint32_t skip = v->head_sent;
+        for (uint32_t i = 0; i < v->q_count && n < IOV_BATCH * 3 - 3; i++) {
+            struct viewer_out_entry *e = entry_at(v, i);
+            const uint8_t *parts[3] = {e->pre, e->ref->data + e->off, e->post};
+            uint32_t lens[3] = {e->pre_len, e->len, e->post_len};
+            for (int k = 0; k < 3; k++) {
+                if (lens[k] <= skip) {
+                    skip -= lens[k];
+                    continue;
+                }
+                iov[n].iov_base = (void *)(parts[k] + skip);
+                iov[n].iov_len = lens[k] - skip;
+                skip = 0;
+                n++;
+            }
+        }
+        ssize_t w = writev(v->fd, iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            viewer_close(v, errno == EPIPE || errno == ECONNRESET ? "client closed" : strerror(errno));
+            return;
+        }
+        v->bytes_sent += (uint64_t)w;
+        size_t left = (size_t)w;
+        while (left > 0 && v->q_count > 0) {
+            struct viewer_out_entry *e = entry_at(v, 0);
+            uint32_t total = e->pre_len + e->len + e->post_len;
+            uint32_t rest = total - v->head_sent;
+            if (left >= rest) {
+                left -= rest;
+                v->queued_bytes -= total;
+                gbuf_unref(e->ref);
+                v->q_head = (v->q_head + 1) & (v->q_cap - 1);
+                v->q_count--;
+                v->head_sent = 0;
+            } else {
+                v->head_sent += (uint32_t)left;
+                left = 0;
+            }
+        }
+    }
+    if (v->finishing && v->q_count == 0 && !v->closing) {
+        viewer_close(v, v->finish_reason);
+        return;
+    }
+    bool need_write = v->q_count > 0;
+    if (need_write != v->want_write && !v->closing) {
+        v->want_write = need_write;
+        uv_poll_start(&v->poll, UV_READABLE | UV_DISCONNECT | (need_write ? UV_WRITABLE : 0), on_poll);
+    }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct viewer *v = h->data;
+    if (v->closing) return;
+    if (status < 0) {
+        viewer_close(v, uv_strerror(status));
+        return;
+    }
+    if (events & UV_READABLE) {
+        uint8_t buf[4096];
+        ssize_t n = read(v->fd, buf, sizeof buf);
+        if (n == 0) {
+            viewer_close(v, "client closed");
+            return;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            viewer_close(v, "client closed");
+            return;
+        }
+        if (n > 0 && v->ops && v->ops->on_read && !v->ops->on_read(v, buf, (size_t)n)) {
+            viewer_close(v, "protocol error");
+            return;
+        }
+    }
+    if (events & UV_DISCONNECT) {
+        viewer_close(v, "client closed");
+        return;
+    }
+    if (events & UV_WRITABLE) viewer_flush(v);
+}
+
+void viewer_finish(struct viewer *v, const char *reason)
+{
+    if (v->closing || v->finishing) return;
+    if (v->framing == FRAMING_HTTP_CHUNKED) {
+        viewer_push_bytes(v, "0\r\n\r\n", 5, false);
+    } else if (v->framing == FRAMING_WEBSOCKET) {
+        static const uint8_t close_frame[] = {0x88, 0x02, 0x03, 0xe9}; /* close, 1001 going away */
+        viewer_push_bytes(v, close_frame, sizeof close_frame, false);
+    }
+    v->finishing = true;
+    snprintf(v->finish_reason, sizeof v->finish_reason, "%s", reason);
+    viewer_flush(v);
+}
+
+static void viewer_free(uv_handle_t *h)
+{
+    struct viewer *v = h->data;
+    free(v->q);
+    free(v);
+}
+
+void viewer_close(struct viewer *v, const char *reason)
+{
+    if (v->closing) return;
+    v->closing = true;
+    log_info(MODULE, "%s viewer %s left: %s (sent %llu bytes, dropped %llu tags)", v->kind, v->peer, reason,
+             (unsigned long long)v->bytes_sent, (unsigned long long)v->tags_dropped);
+    if (v->ops && v->ops->on_close) v->ops->on_close(v);
+    if (v->all_prev) v->all_prev->all_next = v->all_next;
+    else if (all_head == v) all_head = v->all_next;
+    if (v->all_next) v->all_next->all_prev = v->all_prev;
+    for (uint32_t i = 0; i < v->q_count; i++) gbuf_unref(entry_at(v, i)->ref);
+    v->q_count = 0;
+    uv_poll_stop(&v->poll);
+    close(v->fd);
+    v->fd = -1;
+    /* a dirty viewer stays on the dirty list until the next flush pass, which skips closing viewers */
+    if (!v->dirty) uv_close((uv_handle_t *)&v->poll, viewer_free);
+}
+
+void viewer_close_all(void)
+{
+    while (all_head) viewer_close(all_head, "shutdown");
+    viewer_flush_dirty(NULL); /* releases the ones that were waiting on the dirty list */
+}
+
+void viewer_flush_dirty(struct worker *w)
+{
+    struct viewer *v = dirty_head;
+    dirty_head = NULL;
+    while (v) {
+        struct viewer *next = v->dirty_next;
+        v->dirty = false;
+        if (v->closing) uv_close((uv_handle_t *)&v->poll, viewer_free);
+        else viewer_flush(v);
+        v = next;
+    }
+}

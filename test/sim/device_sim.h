@@ -1,0 +1,56 @@
+/*
+ * gbsim device mode: M simulated GB28181 devices in one process (one libre SIP stack each, so each has its
+ * own source port, like real cameras), registering with digest, sending keepalives, and answering
+ * DeviceInfo, DeviceStatus and Catalog (split over several MESSAGEs, GB2312 Chinese names).
+ *
+ * device_main.c: options, lifecycle, JSON summary. device_agent.c: one device's SIP behaviour.
+ */
+#ifndef GB_TEST_SIM_DEVICE_SIM_H
+#define GB_TEST_SIM_DEVICE_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "signaling/digest.h"
+#include "signaling/libre.h"
+#include "signaling/manscdp.h"
+
+struct sim_options {
+    struct sa server;
+    enum sip_transp transport;
+    int count, channels, per_message;
+    char id_base[21];
+    char server_id[21], domain[64];
+    char password[128];
+    char local_ip[64];
+    int keepalive_s, expires_s, retry_s, duration_s;
+    bool realm_quirk, auth_first, utf8_under_gb2312, no_xml_decl, no_qop, no_unregister, quiet;
+};
+
+struct sim_stats {
+    int registered_devices; /* devices that registered at least once */
+    int failed_devices;     /* devices never registered (at exit) */
+    uint64_t registers_ok, auth_rejected, challenges, register_errors, unregisters;
+    uint64_t keepalives_ok, keepalives_refused, keepalives_failed;
+    uint64_t q_device_info, q_device_status, q_catalog, q_other, catalog_messages, responses_failed;
+    int catalog_devices; /* devices that sent their whole catalog at least once */
+    uint64_t start_ms, all_registered_ms, all_catalogs_ms;
+};
+
+struct sim_device;
+
+extern struct sim_options sim_opt;
+extern struct sim_stats sim_stats;
+
+int sim_device_create(struct sim_device **out, int index);
+void sim_device_start(struct sim_device *dev, uint32_t delay_ms);
+/* Sends Expires: 0 when registered; calls nothing back. */
+void sim_device_unregister(struct sim_device *dev);
+bool sim_device_registered_once(const struct sim_device *dev);
+void sim_device_destroy(struct sim_device *dev);
+
+/* Called by agents when a milestone is reached (the main file measures times). */
+void sim_note_registered(void);
+void sim_note_catalog_sent(void);
+
+#endif
