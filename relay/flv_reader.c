@@ -135,6 +135,7 @@ static int ensure_body_cap(struct flv_reader *r, size_t need)
     if (r->body_cap >= need) return 0;
     size_t cap = r->body_cap ? r->body_cap : BODY_INITIAL_CAP;
     while (cap < need) cap *= 2;
+    if (cap > r->cfg.max_tag_size) cap = r->cfg.max_tag_size; /* need <= tag size <= max_tag_size */
     uint8_t *p = realloc(r->body, cap);
     if (!p) return -ENOMEM;
     r->body = p;
@@ -152,10 +153,11 @@ static int take_body(struct flv_reader *r, const uint8_t **data, size_t *len)
         *len -= t->size;
         return deliver(r);
     }
-    int err = ensure_body_cap(r, t->size);
-    if (err) return err;
     size_t n = t->size - r->body_have;
     if (n > *len) n = *len;
+    /* grow with what has arrived, not with what the header claims: 11 bytes must not cost 16 MiB */
+    int err = ensure_body_cap(r, r->body_have + n);
+    if (err) return err;
     memcpy(r->body + r->body_have, *data, n);
     r->body_have += (uint32_t)n;
     *data += n;

@@ -8,14 +8,16 @@
  *
  * Why the charset dance: libxml2 trusts the declaration, and devices lie in it (UTF-8 bytes under "GB2312",
  * GBK characters under "GB2312", GB2312 bytes under "UTF-8", no declaration at all). So the bytes decide:
- * valid UTF-8 is parsed as UTF-8, anything else as GB18030 (a superset of GB2312 and GBK), and the
- * declaration is ignored (XML_PARSE_IGNORE_ENC, otherwise libxml2 2.9 switches decoders when it reads it).
+ * valid UTF-8 is parsed as UTF-8, anything else as GB18030 (a superset of GB2312 and GBK). The encoding is
+ * passed to libxml2 explicitly and XML_PARSE_IGNORE_ENC is set, so the declaration can never switch the
+ * decoder half-way through the document.
  *
  * Why the pre-trim: real bodies carry a BOM, leading blank lines, or trailing NULs/garbage after the root
  * element (UDP padding, sloppy Content-Length). We cut the input to [first '<', end of the root's end tag].
  *
- * Safety: XML_PARSE_NONET, no NOENT/DTDLOAD/DTDATTR, and any body containing "<!DOCTYPE" is refused before
- * libxml2 sees it, so no entity can be declared, expanded (billion laughs) or fetched (XXE). libxml2's own
+ * Safety: XML_PARSE_NONET, no NOENT/DTDLOAD/DTDATTR, any body containing "<!DOCTYPE" or "<!ENTITY" is
+ * refused before libxml2 sees it, and a document that still ends up with a DTD or an entity reference node is
+ * refused after: no entity can be declared, expanded (billion laughs) or fetched (XXE). libxml2's own
  * error output is silenced with a per-thread structured error handler for the duration of the parse.
  */
 #include "signaling/manscdp.h"

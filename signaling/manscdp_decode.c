@@ -21,6 +21,8 @@ static void get_text(char *dst, size_t size, const struct manscdp_node *node, co
     if (n >= size) {
         n = size - 1;
         while (n > 0 && ((uint8_t)s[n] & 0xC0) == 0x80) n--; /* s[n] is a continuation byte: back up */
+        /* the cut may expose inner whitespace: keep the "always trimmed" promise */
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) n--;
     }
     if (n) memcpy(dst, s, n);
     dst[n] = '\0';
