@@ -2,8 +2,9 @@
 #
 # Two stages, both plain debian:bookworm, and both install their packages with scripts/install-deps.sh, so the
 # image is built from exactly the Debian 12 packages a developer machine uses:
-#   build   - build dependencies, then a Release build of gbgate and gbsim (and web/vendor/mpegts.js via npm);
-#   runtime - only the runtime libraries (install-deps.sh --run-only), the two binaries, the config and the web
+#   build   - build dependencies (install-deps.sh --run-only: no test tools), then a Release build of gbgate
+#             and gbsim, and web/vendor/mpegts.js from npm;
+#   runtime - only the shared libraries (install-deps.sh --runtime), the two binaries, the config and the web
 #             console. No compiler, no -dev packages, no Node.js.
 # Layer order is chosen for the build cache: the package layers depend only on install-deps.sh (and the npm
 # manifest), so a source change rebuilds just the compile and the final copies.
@@ -15,12 +16,12 @@ FROM debian:bookworm AS build
 WORKDIR /src
 # Packages first: this layer stays cached until install-deps.sh itself changes.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh --run-only && rm -rf /var/lib/apt/lists/*
 COPY . .
 # Second run: every package is present now, so this only fetches the console's npm packages (package.json is
 # in the context now) and copies mpegts.js into web/vendor/. The build tree is removed in the same step: only
 # the stripped binaries and the console reach /out, so the cached layer stays small.
-RUN scripts/install-deps.sh \
+RUN scripts/install-deps.sh --run-only \
     && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
     && cmake --build build --target gbgate gbsim \
     && install -D -s -t /out/bin build/gbgate build/gbsim \
@@ -30,7 +31,7 @@ RUN scripts/install-deps.sh \
 
 FROM debian:bookworm
 COPY scripts/install-deps.sh /tmp/gbgate-deps/scripts/install-deps.sh
-RUN /tmp/gbgate-deps/scripts/install-deps.sh --run-only \
+RUN /tmp/gbgate-deps/scripts/install-deps.sh --runtime \
     && rm -rf /tmp/gbgate-deps /var/lib/apt/lists/* \
     && useradd --system --uid 999 --user-group --home-dir /var/lib/gbgate --no-create-home gbgate \
     && install -d -o gbgate -g gbgate -m 0750 /var/lib/gbgate

@@ -208,6 +208,7 @@ int app_main(int argc, char **argv)
     re_main(on_signal);
     log_info(MODULE, "stopping media workers");
     workers_stop();
+    app_control_drain(); /* what the workers posted while closing their streams */
     if (config.sip.enabled) signaling_close();
     app_control_close();
     directory_destroy();

@@ -13,6 +13,8 @@
 int app_main(int argc, char **argv);
 
 int app_control_init(void);
+/* Runs tasks still queued for the control thread (after re_main returned). */
+void app_control_drain(void);
 void app_control_close(void);
 
 const struct gb_config *app_config(void);

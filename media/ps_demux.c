@@ -131,8 +131,8 @@ static void reject_unit(struct ps_demux *d)
     if (!d->resyncing) lose_position(d);
     enter_scan(d);
     d->scan_garbage = 1;
-    for (uint32_t i = d->hdr_len > 3 ? d->hdr_len - 3 : 0; i < d->hdr_len; i++)
-        d->sync_window = (d->sync_window << 8) | d->hdr[i];
+    d->scan_bytes = 3; /* as if its last three bytes had been scanned (they are counted as skipped) */
+    for (uint32_t i = d->hdr_len - 3; i < d->hdr_len; i++) d->sync_window = (d->sync_window << 8) | d->hdr[i];
 }
 
 static bool start_code_acceptable(const struct ps_demux *d, uint8_t id)
@@ -142,11 +142,14 @@ static bool start_code_acceptable(const struct ps_demux *d, uint8_t id)
     return id == SID_PACK || is_pes_stream(id);
 }
 
+/* Skipped bytes are counted as they go by (a long stretch of garbage shows in the stats while it lasts);
+ * the four bytes of the start code that ends the scan are taken back. */
 static const uint8_t *scan(struct ps_demux *d, const uint8_t *p, const uint8_t *end)
 {
     while (p < end) {
         uint8_t b = *p++;
         d->scan_bytes++;
+        d->stats.bytes_skipped++;
         if (b != 0x00 && b != 0xff) d->scan_garbage++;
         d->sync_window = (d->sync_window << 8) | b;
         if ((d->sync_window & 0xffffff00) != 0x00000100 || b < SID_END) continue;
@@ -157,7 +160,7 @@ static const uint8_t *scan(struct ps_demux *d, const uint8_t *p, const uint8_t *
             d->resync_pending = true;
         }
         if (!start_code_acceptable(d, b)) continue;
-        d->stats.bytes_skipped += d->scan_bytes > 4 ? d->scan_bytes - 4 : 0;
+        d->stats.bytes_skipped -= 4;
         begin_unit(d, b);
         return p;
     }
@@ -474,6 +477,7 @@ static const uint8_t *payload_unbounded(struct ps_demux *d, const uint8_t *p, co
             d->held = 0;
         }
     }
+    if (p == end) return p; /* still holding: the next piece decides */
     const uint8_t *from = p, *s = p;
     for (;;) {
         int sc_len = 0;
@@ -551,6 +555,12 @@ void ps_demux_mark_loss(struct ps_demux *d)
 
 void ps_demux_flush(struct ps_demux *d)
 {
+    /* A PES cut short by the end of the input leaves a truncated frame: drop it rather than emit it. */
+    if (d->state == PS_PAYLOAD && !d->unbounded && d->remaining > 0) {
+        if (d->target == TARGET_VIDEO) ps_video_loss(d);
+        if (d->target == TARGET_AUDIO) ps_audio_loss(d);
+        d->target = TARGET_DISCARD;
+    }
     ps_video_complete(d);
     ps_audio_flush(d);
 }

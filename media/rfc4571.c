@@ -14,11 +14,11 @@
 
 #include "media/rtp.h"
 
-#define LEN_FIELD      2
-#define RTCP_MIN       8
-#define RESYNC_WINDOW  (LEN_FIELD + RTP_HEADER_SIZE + 4) /* length + RTP header + pack start code */
-#define RESYNC_CHUNK   2048                              /* buffered bytes scanned at a time while resyncing */
-#define PS_PACK_START  UINT32_C(0x000001BA)
+#define LEN_FIELD     2
+#define RTCP_MIN      8
+#define RESYNC_WINDOW (LEN_FIELD + RTP_HEADER_SIZE + 4) /* length + RTP header + pack start code */
+#define RESYNC_CHUNK  2048                              /* buffered bytes scanned at a time while resyncing */
+#define PS_PACK_START UINT32_C(0x000001BA)
 
 enum split_state { SPLIT_FRAMED, SPLIT_RESYNC };
 
@@ -96,8 +96,8 @@ static bool resync_anchor(const struct rfc4571 *s, const uint8_t *q)
 }
 
 /*
- * Frames as much of p[0..avail) as possible. Returns the bytes consumed; when it stops, *need is the number of
- * contiguous bytes (from the first unconsumed one) it needs to make progress, always more than are left.
+ * Frames as much of p[0..avail) as possible. Returns the bytes consumed; when it stops, *need is the number
+ * of contiguous bytes (from the first unconsumed one) it needs to make progress, always more than are left.
  */
 static size_t frame_bytes(struct rfc4571 *s, const uint8_t *p, size_t avail, bool from_buffer, size_t *need)
 {

@@ -27,15 +27,16 @@
 
 #define RFC4571_BUFFER_SIZE (65535 + 2)
 
-/* One packet of `len` bytes (>= 8), valid only during the call. */
+/* One packet of `len` bytes (>= 8), valid only during the call. The callback must not destroy the
+ * splitter (defer that, e.g. with uv_close). */
 typedef void (*rfc4571_packet_fn)(void *arg, const uint8_t *pkt, size_t len);
 
 struct rfc4571_stats {
     uint64_t bytes_in;
-    uint64_t packets;       /* delivered */
+    uint64_t packets;        /* delivered */
     uint64_t packets_copied; /* of which straddled reads and were assembled in the buffer */
-    uint64_t resyncs;       /* times the framing was lost */
-    uint64_t skipped_bytes; /* bytes thrown away while resynchronising */
+    uint64_t resyncs;        /* times the framing was lost */
+    uint64_t skipped_bytes;  /* bytes thrown away while resynchronising */
 };
 
 struct rfc4571;

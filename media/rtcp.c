@@ -10,13 +10,13 @@
 
 #include "media/rtp.h"
 
-#define HEADER_SIZE   4
-#define BLOCK_SIZE    24
-#define SENDER_INFO   20 /* NTP (8), RTP timestamp, packet count, octet count */
-#define MAX_COUNT     31 /* the 5-bit count field */
-#define SDES_CNAME    1
-#define CUM_LOST_MAX  0x7fffff
-#define CUM_LOST_MIN  (-0x800000)
+#define HEADER_SIZE  4
+#define BLOCK_SIZE   24
+#define SENDER_INFO  20 /* NTP (8), RTP timestamp, packet count, octet count */
+#define MAX_COUNT    31 /* the 5-bit count field */
+#define SDES_CNAME   1
+#define CUM_LOST_MAX 0x7fffff
+#define CUM_LOST_MIN (-0x800000)
 
 static void write_header(uint8_t *p, unsigned count, uint8_t type, size_t size)
 {
@@ -81,7 +81,8 @@ size_t rtcp_write_sdes_cname(uint8_t *out, size_t cap, uint32_t ssrc, const char
 {
     size_t n = cname ? strlen(cname) : 0;
     if (n == 0 || n > RTCP_CNAME_MAX) return 0;
-    /* header, SSRC, item type + length + text, then at least one zero byte ending the item list, padded to 4 */
+    /* header, SSRC, item type + length + text, then at least one zero byte ending the item list, padded to 4
+     */
     size_t size = (HEADER_SIZE + 4 + 2 + n + 1 + 3) & ~(size_t)3;
     if (size > cap) return 0;
     write_header(out, 1, RTCP_SDES, size);

@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTP_VERSION       2
-#define RTP_HEADER_SIZE   12    /* fixed header, without CSRCs or extension */
-#define RTP_MAX_PACKET    65535 /* the RFC 4571 length field bounds a packet; UDP does too */
-#define RTP_TYPICAL_MTU   1500  /* what senders normally stay under */
+#define RTP_VERSION     2
+#define RTP_HEADER_SIZE 12    /* fixed header, without CSRCs or extension */
+#define RTP_MAX_PACKET  65535 /* the RFC 4571 length field bounds a packet; UDP does too */
+#define RTP_TYPICAL_MTU 1500  /* what senders normally stay under */
 
 struct rtp_packet {
     /* The whole packet as given to rtp_parse() (lets the reorder buffer copy and re-point it). */
@@ -34,11 +34,11 @@ struct rtp_packet {
     uint32_t timestamp;
     uint32_t ssrc;
 
-    const uint8_t *csrc;    /* csrc_count big-endian 32-bit words (read with rtp_packet_csrc()) */
-    uint16_t ext_profile;   /* "defined by profile" 16 bits of the extension header */
+    const uint8_t *csrc;     /* csrc_count big-endian 32-bit words (read with rtp_packet_csrc()) */
+    uint16_t ext_profile;    /* "defined by profile" 16 bits of the extension header */
     const uint8_t *ext_data; /* extension body (after its 4-byte header), ext_len bytes */
     size_t ext_len;
-    uint8_t padding_len;     /* 0 when !padding */
+    uint8_t padding_len; /* 0 when !padding */
 
     const uint8_t *payload;
     size_t payload_len;

@@ -15,11 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DROPOUT      3000 /* RFC 3550 A.1: further ahead than this is a jump, not loss */
-#define MAX_MISORDER     100  /* RFC 3550 A.1: further behind than this is a jump, not a late packet */
-#define HISTORY_BITS     128  /* >= MAX_MISORDER */
-#define BEHIND_RESYNC_RUN 16  /* packets behind us in sequence that mean the sender restarted a little behind */
-#define EXT_START        (UINT64_C(1) << 32)
+#define MAX_DROPOUT  3000 /* RFC 3550 A.1: further ahead than this is a jump, not loss */
+#define MAX_MISORDER 100  /* RFC 3550 A.1: further behind than this is a jump, not a late packet */
+#define HISTORY_BITS 128  /* >= MAX_MISORDER */
+/* This many packets in sequence, all behind us, mean the sender restarted a little behind its old numbers. */
+#define BEHIND_RESYNC_RUN 16
+#define EXT_START         (UINT64_C(1) << 32)
 
 struct reorder_slot {
     uint8_t *buf;
@@ -93,7 +94,7 @@ void rtp_reorder_destroy(struct rtp_reorder *r)
     free(r);
 }
 
-/* Copies a packet into a slot (growing it for a rare big packet) and re-points the parsed view at the copy. */
+/* Copies a packet into a slot (growing it for a rare big packet) and points the parsed view at the copy. */
 static bool slot_store(struct reorder_slot *s, const struct rtp_packet *pkt, uint64_t ext, uint64_t now_ms)
 {
     if (pkt->size > s->cap) {

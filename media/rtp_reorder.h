@@ -49,15 +49,15 @@ struct rtp_reorder_config {
 typedef void (*rtp_reorder_deliver_fn)(void *arg, const struct rtp_packet *pkt, uint32_t lost_before);
 
 struct rtp_reorder_stats {
-    uint64_t received;   /* packets given to rtp_reorder_input() */
-    uint64_t delivered;  /* packets passed to the callback */
-    uint64_t lost;       /* sequence numbers declared lost */
-    uint64_t duplicates; /* already delivered or already held */
-    uint64_t late;       /* arrived after their place had been declared lost */
-    uint64_t reordered;  /* arrived after a higher sequence number, still in time */
-    uint64_t resyncs;    /* sender restarts followed (and rtp_reorder_restart() calls) */
-    uint64_t stray;      /* far outside the window and never confirmed as a restart: dropped */
-    uint64_t expected;   /* RFC 3550 A.3 "expected", summed over every run since creation */
+    uint64_t received;        /* packets given to rtp_reorder_input() */
+    uint64_t delivered;       /* packets passed to the callback */
+    uint64_t lost;            /* sequence numbers declared lost */
+    uint64_t duplicates;      /* already delivered or already held */
+    uint64_t late;            /* arrived after their place had been declared lost */
+    uint64_t reordered;       /* arrived after a higher sequence number, still in time */
+    uint64_t resyncs;         /* sender restarts followed (and rtp_reorder_restart() calls) */
+    uint64_t stray;           /* far outside the window and never confirmed as a restart: dropped */
+    uint64_t expected;        /* RFC 3550 A.3 "expected", summed over every run since creation */
     uint32_t ext_highest_seq; /* RFC 3550 extended highest sequence number received (for RR) */
     uint32_t jitter;          /* RFC 3550 interarrival jitter, in timestamp units */
     uint32_t held;            /* packets waiting in the window now */

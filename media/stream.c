@@ -15,6 +15,8 @@
 #include "common/net.h"
 
 #define MODULE "stream"
+#define SSRC_SWITCH_RUN 25
+#define SSRC_SWITCH_SILENCE_MS 1000
 
 static void (*close_hook)(const char *id, const char *reason, const struct stream_entry *e);
 
@@ -99,12 +101,25 @@ static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lo
     }
 }
 
+/* A first packet a camera would send: PS pack/system header/PSM/PES start, MPEG-TS sync, or an Annex-B
+ * start code (raw H.264/H.265). Random bytes pass this with odds of about 1 in 10^7. */
+static bool payload_looks_like_media(const struct rtp_packet *pkt)
+{
+    const uint8_t *p = pkt->payload;
+    if (pkt->payload_len >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 1)
+        return p[3] == 0xba || p[3] == 0xbb || p[3] == 0xbc || (p[3] >= 0xc0 && p[3] <= 0xef);
+    if (pkt->payload_len >= 5 && p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 1) return true;
+    if (pkt->payload_len < 188 || pkt->payload_len % 188) return false;
+    for (size_t i = 0; i < pkt->payload_len; i += 188) /* MPEG-TS: whole 188-byte packets, each with 0x47 */
+        if (p[i] != 0x47) return false;
+    return true;
+}
+
 void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t now_ms)
 {
     struct rtp_packet pkt;
     s->st.packets++;
     s->st.bytes += len;
-    s->last_packet_mono_ms = now_ms;
     if (rtp_is_rtcp(p, len)) return; /* RTCP multiplexed on the RTP port: handled by the RTCP path */
     if (rtp_parse(p, len, &pkt) != 0) {
         s->st.bad_packets++;
@@ -112,8 +127,19 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
         return;
     }
     if (!s->got_packet) {
+        /* Lock onto a sender: the SSRC we offered at once, any other after two packets in sequence (RFC 3550
+         * MIN_SEQUENTIAL), so a stray datagram that arrives first cannot capture the stream. */
+        bool expected = (s->e.ssrc && pkt.ssrc == s->e.ssrc) || payload_looks_like_media(&pkt);
+        bool in_sequence = pkt.ssrc == s->candidate_ssrc && (uint16_t)(pkt.seq - s->candidate_seq) == 1;
+        if (!expected && !in_sequence) {
+            s->candidate_ssrc = pkt.ssrc;
+            s->candidate_seq = pkt.seq;
+            s->st.bad_packets++;
+            return;
+        }
         s->got_packet = true;
         s->last_ssrc = pkt.ssrc;
+        s->candidate_ssrc = 0;
         s->st.payload_type = pkt.payload_type;
         s->st.last_packet_ms = clock_wall_ms();
         if (s->e.ssrc && pkt.ssrc != s->e.ssrc)
@@ -121,10 +147,26 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
                      s->e.id, pkt.ssrc, s->e.ssrc);
         log_info(MODULE, "[%s] first RTP packet: PT %u SSRC %u", s->e.id, pkt.payload_type, pkt.ssrc);
     } else if (pkt.ssrc != s->last_ssrc) {
-        /* a sender restart or a second sender: follow the newest and start a new sequence run */
+        /* Another SSRC: a restarted sender, or garbage/spoofed packets. Stay locked on the current SSRC while
+         * it is alive; switch only when it has been silent for SSRC_SWITCH_SILENCE_MS and the newcomer has
+         * sent SSRC_SWITCH_RUN packets in a row. */
+        if (pkt.ssrc != s->candidate_ssrc) {
+            s->candidate_ssrc = pkt.ssrc;
+            s->candidate_run = 0;
+        }
+        s->candidate_run++;
+        if (s->candidate_run < SSRC_SWITCH_RUN || now_ms - s->locked_ssrc_seen_ms < SSRC_SWITCH_SILENCE_MS) {
+            s->st.bad_packets++;
+            return;
+        }
+        log_info(MODULE, "[%s] sender changed SSRC %u -> %u", s->e.id, s->last_ssrc, pkt.ssrc);
         s->last_ssrc = pkt.ssrc;
         rtp_reorder_restart(s->reorder);
+        ps_demux_mark_loss(s->demux);
     }
+    s->candidate_run = 0;
+    s->locked_ssrc_seen_ms = now_ms;
+    s->last_packet_mono_ms = now_ms; /* only the stream's own packets keep it alive */
     if (s->st.unsupported) return;
     rtp_reorder_input(s->reorder, &pkt, now_ms);
 }

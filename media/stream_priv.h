@@ -27,7 +27,11 @@ struct stream {
     struct rtp_reorder *reorder;
     struct ps_demux *demux;
     bool got_packet;
-    uint32_t last_ssrc;
+    uint32_t last_ssrc;        /* the SSRC the stream is locked on */
+    uint32_t candidate_ssrc;   /* another SSRC that may be a restarted sender */
+    uint32_t candidate_run;    /* its packets seen in a row */
+    uint16_t candidate_seq;    /* before the first lock: the candidate's last sequence number */
+    uint64_t locked_ssrc_seen_ms;
     bool drop_video_until_key;
     bool sent_key;
     uint64_t created_mono_ms, last_packet_mono_ms;

@@ -31,7 +31,8 @@ int ws_accept_key(const char *client_key, char out[WS_ACCEPT_KEY_LEN + 1])
     ws_sha1_update(&sha, client_key, CLIENT_KEY_LEN);
     ws_sha1_update(&sha, WS_GUID, sizeof WS_GUID - 1);
     ws_sha1_final(&sha, digest);
-    return ws_base64_encode(digest, sizeof digest, out, WS_ACCEPT_KEY_LEN + 1) == WS_ACCEPT_KEY_LEN ? 0 : EINVAL;
+    return ws_base64_encode(digest, sizeof digest, out, WS_ACCEPT_KEY_LEN + 1) == WS_ACCEPT_KEY_LEN ? 0
+                                                                                                    : EINVAL;
 }
 
 /* Writes the first byte and the (minimal) length encoding; returns the bytes written. */
@@ -60,8 +61,8 @@ size_t ws_frame_header(uint8_t out[WS_SERVER_HEADER_MAX], uint8_t opcode, uint64
     return write_header(out, opcode, payload_len, fin, false);
 }
 
-size_t ws_frame_header_masked(uint8_t out[WS_CLIENT_HEADER_MAX], uint8_t opcode, uint64_t payload_len, bool fin,
-                              const uint8_t mask[4])
+size_t ws_frame_header_masked(uint8_t out[WS_CLIENT_HEADER_MAX], uint8_t opcode, uint64_t payload_len,
+                              bool fin, const uint8_t mask[4])
 {
     size_t n = write_header(out, opcode, payload_len, fin, true);
     memcpy(out + n, mask, 4);

@@ -47,16 +47,16 @@ enum ws_close_code {
 
 enum ws_error {
     WS_OK = 0,
-    WS_ERR_MASKING,           /* client frame not masked (server role) or server frame masked (client role) */
-    WS_ERR_RESERVED_BITS,     /* RSV1-3 set: we negotiate no extension */
-    WS_ERR_OPCODE,            /* reserved opcode */
-    WS_ERR_CONTROL_TOO_BIG,   /* control frame payload over 125 bytes */
+    WS_ERR_MASKING,         /* client frame not masked (server role) or server frame masked (client role) */
+    WS_ERR_RESERVED_BITS,   /* RSV1-3 set: we negotiate no extension */
+    WS_ERR_OPCODE,          /* reserved opcode */
+    WS_ERR_CONTROL_TOO_BIG, /* control frame payload over 125 bytes */
     WS_ERR_CONTROL_FRAGMENTED, /* control frame without FIN */
-    WS_ERR_CONTINUATION,      /* continuation with no message started, or a new message before the last ended */
-    WS_ERR_LENGTH,            /* non-minimal length encoding, or the 64-bit length's top bit set */
-    WS_ERR_MESSAGE_TOO_BIG,   /* message over max_message */
-    WS_ERR_UTF8,              /* text message or close reason is not valid UTF-8 */
-    WS_ERR_CLOSE_PAYLOAD,     /* close frame of 1 byte, or with a code that may not be sent */
+    WS_ERR_CONTINUATION,    /* continuation with no message started, or a new message before the last ended */
+    WS_ERR_LENGTH,          /* non-minimal length encoding, or the 64-bit length's top bit set */
+    WS_ERR_MESSAGE_TOO_BIG, /* message over max_message */
+    WS_ERR_UTF8,            /* text message or close reason is not valid UTF-8 */
+    WS_ERR_CLOSE_PAYLOAD,   /* close frame of 1 byte, or with a code that may not be sent */
     WS_ERR_NO_MEMORY,
 };
 
@@ -67,8 +67,8 @@ int ws_accept_key(const char *client_key, char out[WS_ACCEPT_KEY_LEN + 1]);
 /* Header of an unmasked (server) frame; returns its size: 2, 4 or 10. */
 size_t ws_frame_header(uint8_t out[WS_SERVER_HEADER_MAX], uint8_t opcode, uint64_t payload_len, bool fin);
 /* Header of a masked (client) frame; returns its size: 6, 8 or 14. Tests and tools use it. */
-size_t ws_frame_header_masked(uint8_t out[WS_CLIENT_HEADER_MAX], uint8_t opcode, uint64_t payload_len, bool fin,
-                              const uint8_t mask[4]);
+size_t ws_frame_header_masked(uint8_t out[WS_CLIENT_HEADER_MAX], uint8_t opcode, uint64_t payload_len,
+                              bool fin, const uint8_t mask[4]);
 /* XORs data with the mask, `offset` being the position of data[0] within the frame payload. */
 void ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t offset);
 
@@ -111,7 +111,9 @@ struct ws_parser *ws_parser_create(enum ws_role role, size_t max_message, ws_eve
 void ws_parser_destroy(struct ws_parser *p); /* NULL is fine */
 
 /* Feeds bytes; events are delivered from inside. Returns WS_OK, or the error that stopped the parser (the
- * same error on every later call). After a close frame the parser ignores any further bytes. */
+ * same error on every later call). After a close frame the parser ignores any further bytes.
+ * The callback may call ws_parser_destroy() (e.g. on close): parsing stops and the parser is freed when
+ * ws_parser_input() returns. */
 enum ws_error ws_parser_input(struct ws_parser *p, const uint8_t *data, size_t len);
 
 /* True once a close frame was parsed. */

@@ -23,7 +23,8 @@ void ws_sha1_update(struct ws_sha1 *ctx, const void *data, size_t len);
 void ws_sha1_final(struct ws_sha1 *ctx, uint8_t digest[WS_SHA1_DIGEST_SIZE]);
 
 /* Standard base64 (RFC 4648 section 4, with '=' padding) of len bytes into out, NUL-terminated.
- * Needs cap >= 4 * ceil(len / 3) + 1; returns the characters written (without the NUL), or 0 if cap is short. */
+ * Needs cap >= 4 * ceil(len / 3) + 1; returns the characters written (without the NUL), or 0 if cap is short.
+ */
 size_t ws_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 
 #endif

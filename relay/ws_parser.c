@@ -20,6 +20,8 @@ struct ws_parser {
     void *arg;
     enum parser_state state;
     enum ws_error error;
+    bool in_input;        /* inside ws_parser_input(), so possibly inside the callback */
+    bool destroy_pending; /* ws_parser_destroy() was called from the callback: free on the way out */
 
     /* frame being parsed */
     uint8_t header[WS_CLIENT_HEADER_MAX];
@@ -54,6 +56,10 @@ struct ws_parser *ws_parser_create(enum ws_role role, size_t max_message, ws_eve
 void ws_parser_destroy(struct ws_parser *p)
 {
     if (!p) return;
+    if (p->in_input) {
+        p->destroy_pending = true;
+        return;
+    }
     free(p->message);
     free(p);
 }
@@ -188,11 +194,11 @@ static enum ws_error finish_frame(struct ws_parser *p)
     return WS_OK;
 }
 
-enum ws_error ws_parser_input(struct ws_parser *p, const uint8_t *data, size_t len)
+static enum ws_error parse_bytes(struct ws_parser *p, const uint8_t *data, size_t len)
 {
     if (p->state == ST_FAILED) return p->error;
     size_t pos = 0;
-    while (p->state != ST_CLOSED) {
+    while (p->state != ST_CLOSED && !p->destroy_pending) {
         if (p->state == ST_HEADER) {
             if (pos == len) break;
             size_t take = p->header_need - p->header_have;
@@ -226,4 +232,13 @@ enum ws_error ws_parser_input(struct ws_parser *p, const uint8_t *data, size_t l
         if (err) return fail(p, err);
     }
     return WS_OK;
+}
+
+enum ws_error ws_parser_input(struct ws_parser *p, const uint8_t *data, size_t len)
+{
+    p->in_input = true;
+    enum ws_error err = parse_bytes(p, data, len);
+    p->in_input = false;
+    if (p->destroy_pending) ws_parser_destroy(p);
+    return err;
 }

@@ -92,6 +92,8 @@ else
 fi
 size=$(engine image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)
 say "built in $(($(now) - t0))s, image size $size"
+version=$(engine run --rm "$IMAGE" gbgate --version 2>&1) || fail "gbgate --version failed in the image: $version"
+say "image runs: $version"
 
 # --- free ports on the host (host networking: the container binds the host's ports) ----------------------------
 used_ports() { ss -Htuln 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u; }

@@ -6,19 +6,12 @@
  * file ever sees a libxml2 type. The copy is one malloc sized by a counting pass: nodes, attributes and
  * strings in a single block.
  *
- * Why the charset dance: libxml2 trusts the declaration, and devices lie in it (UTF-8 bytes under "GB2312",
- * GBK characters under "GB2312", GB2312 bytes under "UTF-8", no declaration at all). So the bytes decide:
- * valid UTF-8 is parsed as UTF-8, anything else as GB18030 (a superset of GB2312 and GBK). The encoding is
- * passed to libxml2 explicitly and XML_PARSE_IGNORE_ENC is set, so the declaration can never switch the
- * decoder half-way through the document.
- *
- * Why the pre-trim: real bodies carry a BOM, leading blank lines, or trailing NULs/garbage after the root
- * element (UDP padding, sloppy Content-Length). We cut the input to [first '<', end of the root's end tag].
- *
- * Safety: XML_PARSE_NONET, no NOENT/DTDLOAD/DTDATTR, any body containing "<!DOCTYPE" or "<!ENTITY" is
- * refused before libxml2 sees it, and a document that still ends up with a DTD or an entity reference node is
- * refused after: no entity can be declared, expanded (billion laughs) or fetched (XXE). libxml2's own
- * error output is silenced with a per-thread structured error handler for the duration of the parse.
+ * The bytes are first made ready in manscdp_input.c (framing trimmed, DTDs refused, charset chosen from the
+ * bytes rather than the declaration, bare '&' escaped). Here libxml2 parses them with that encoding forced
+ * (XML_PARSE_IGNORE_ENC too, so the declaration can never switch the decoder half-way), XML_PARSE_NONET, and
+ * without NOENT/DTDLOAD/DTDATTR; a document that still ends up with a DTD or an entity reference node is
+ * refused. libxml2's own error output (it prints encoding errors even with XML_PARSE_NOERROR) is silenced
+ * with a per-thread structured error handler for the duration of the parse.
  */
 #include "signaling/manscdp.h"
 #include "signaling/manscdp_priv.h"
@@ -74,93 +67,6 @@ static bool name_eq(const char *a, const char *b, size_t blen)
     for (size_t i = 0; i < blen; i++)
         if (a[i] == '\0' || ascii_lower((uint8_t)a[i]) != ascii_lower((uint8_t)b[i])) return false;
     return a[blen] == '\0';
-}
-
-size_t manscdp_utf8_seq_len(const uint8_t *s, size_t avail)
-{
-    uint8_t c = s[0], lo = 0x80, hi = 0xBF;
-    if (c < 0x80) return 1;
-    if (c < 0xC2 || c > 0xF4) return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
-    size_t n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c == 0xE0) lo = 0xA0; /* overlong 3-byte */
-    if (c == 0xED) hi = 0x9F; /* UTF-16 surrogates */
-    if (c == 0xF0) lo = 0x90; /* overlong 4-byte */
-    if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
-    if (avail < n || s[1] < lo || s[1] > hi) return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80) return 0;
-    return n;
-}
-
-static bool utf8_valid(const uint8_t *s, size_t len, bool *has_non_ascii)
-{
-    *has_non_ascii = false;
-    for (size_t i = 0; i < len;) {
-        size_t n = manscdp_utf8_seq_len(s + i, len - i);
-        if (n == 0) return false;
-        if (n > 1) *has_non_ascii = true;
-        i += n;
-    }
-    return true;
-}
-
-static const uint8_t *find_bytes(const uint8_t *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    if (n == 0 || len < n) return NULL;
-    for (size_t i = 0; i + n <= len; i++)
-        if (hay[i] == (uint8_t)needle[0] && memcmp(hay + i, needle, n) == 0) return hay + i;
-    return NULL;
-}
-
-/* Cuts the body to the XML proper: from the first '<' to the end of the root element's end tag (when it can
- * be found; otherwise to the end, and libxml2 reports the truncation). '<', '/' and '>' never occur inside
- * GB18030 multi-byte sequences, so this byte scan is charset-safe. */
-static void trim_body(const uint8_t **body, size_t *len)
-{
-    const uint8_t *s = *body, *end = s + *len;
-    while (s < end && *s != '<') s++; /* BOM, blank lines, NULs */
-    const uint8_t *p = s, *name = NULL;
-    while (p + 1 < end) { /* the root start tag: first '<' followed by a name character */
-        if (p[0] == '<' && p[1] != '?' && p[1] != '!' && p[1] != '/' && !is_space(p[1]) && p[1] != '>') {
-            name = p + 1;
-            break;
-        }
-        p++;
-    }
-    size_t name_len = 0;
-    if (name != NULL)
-        while (name + name_len < end && name_len < 64 && !is_space(name[name_len]) && name[name_len] != '>' &&
-               name[name_len] != '/')
-            name_len++;
-    if (name != NULL && name_len > 0 && name_len < 64 && (size_t)(end - name) > name_len + 2) {
-        for (const uint8_t *q = end - 2 - name_len; q > name; q--) {
-            if (q[0] != '<' || q[1] != '/' || memcmp(q + 2, name, name_len) != 0) continue;
-            const uint8_t *t = q + 2 + name_len;
-            while (t < end && is_space(*t)) t++;
-            if (t < end && *t == '>') {
-                end = t + 1;
-                break;
-            }
-        }
-    }
-    *body = s;
-    *len = (size_t)(end - s);
-}
-
-/* For an all-ASCII body, the charset to answer in is the declared one (GB2312 unless it says UTF-8). */
-static enum manscdp_charset declared_charset(const uint8_t *s, size_t len)
-{
-    if (len < 5 || memcmp(s, "<?xml", 5) != 0) return MANSCDP_GB2312;
-    const uint8_t *decl_end = find_bytes(s, len < 200 ? len : 200, "?>");
-    if (decl_end == NULL) return MANSCDP_GB2312;
-    size_t dlen = (size_t)(decl_end - s);
-    for (size_t i = 0; i + 5 <= dlen; i++) {
-        if (ascii_lower(s[i]) == 'u' && ascii_lower(s[i + 1]) == 't' && ascii_lower(s[i + 2]) == 'f' &&
-            s[i + 3] == '-' && s[i + 4] == '8')
-            return MANSCDP_UTF8;
-    }
-    return MANSCDP_GB2312;
 }
 
 /* ---------------------------------------------------------------- libxml2 tree -> compact tree */
@@ -332,21 +238,12 @@ static int check_mandatory(struct manscdp_msg *msg)
 int manscdp_parse(const uint8_t *body, size_t len, struct manscdp_msg **out)
 {
     *out = NULL;
-    if (body == NULL || len == 0) return EBADMSG;
-    if (len > MANSCDP_MAX_BODY) return EMSGSIZE;
-    trim_body(&body, &len);
-    if (len == 0 || len > INT32_MAX) return EBADMSG;
-    if (find_bytes(body, len, "<!DOCTYPE") || find_bytes(body, len, "<!ENTITY")) return EBADMSG;
-
-    bool non_ascii;
-    enum manscdp_charset charset;
-    const char *encoding;
-    if (utf8_valid(body, len, &non_ascii)) {
-        encoding = "UTF-8";
-        charset = non_ascii ? MANSCDP_UTF8 : declared_charset(body, len);
-    } else {
-        encoding = "GB18030";
-        charset = MANSCDP_GB2312;
+    struct manscdp_input in;
+    int err = manscdp_input_prepare(body, len, &in);
+    if (err) return err;
+    if (in.len > INT32_MAX) {
+        manscdp_input_release(&in);
+        return EBADMSG;
     }
 
     pthread_once(&xml_init_once, xml_init);
@@ -355,7 +252,6 @@ int manscdp_parse(const uint8_t *body, size_t len, struct manscdp_msg **out)
     int xml_err = 0;
     xmlSetStructuredErrorFunc(&xml_err, swallow_xml_error);
 
-    int err = 0;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     xmlDocPtr doc = NULL;
     if (!ctxt) {
@@ -364,7 +260,7 @@ int manscdp_parse(const uint8_t *body, size_t len, struct manscdp_msg **out)
     }
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC |
                XML_PARSE_NOCDATA | XML_PARSE_COMPACT;
-    doc = xmlCtxtReadMemory(ctxt, (const char *)body, (int)len, NULL, encoding, opts);
+    doc = xmlCtxtReadMemory(ctxt, (const char *)in.xml, (int)in.len, NULL, in.encoding, opts);
     if (!doc || !ctxt->wellFormed || doc->intSubset || doc->extSubset) {
         err = EBADMSG;
         goto out;
@@ -377,7 +273,7 @@ int manscdp_parse(const uint8_t *body, size_t len, struct manscdp_msg **out)
     struct manscdp_msg *msg = NULL;
     err = copy_tree(root, &msg);
     if (err) goto out;
-    msg->charset = charset;
+    msg->charset = in.charset;
     err = check_mandatory(msg);
     if (err) {
         free(msg);
@@ -388,6 +284,7 @@ out:
     if (doc) xmlFreeDoc(doc);
     if (ctxt) xmlFreeParserCtxt(ctxt);
     xmlSetStructuredErrorFunc(saved_ctx, saved_handler);
+    manscdp_input_release(&in);
     return err;
 }
 

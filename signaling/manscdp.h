@@ -3,12 +3,13 @@
  *
  * Decoding: manscdp_parse() takes the raw body bytes and gives an immutable message whose strings are all
  * UTF-8, whatever the device sent (UTF-8 under a GB2312 declaration, GBK/GB18030 under GB2312, no declaration
- * at all...). libxml2 parses with the network off and no DTD/entities at all (a body with <!DOCTYPE is
- * refused), within hard limits (MANSCDP_MAX_BODY bytes, MANSCDP_MAX_DEPTH, MANSCDP_MAX_NODES). The element
- * tree is copied into one block owned by the message, so every `const char *` and node pointer obtained from
- * a message stays valid until manscdp_free() and never needs freeing. Element names are matched ignoring
- * ASCII case and namespace prefixes (devices write "Alarmstatus" and "AlarmStatus"); text is trimmed of
- * surrounding whitespace.
+ * at all...), with a BOM, blank lines or trailing NULs/garbage around it, or with unescaped '&' in names.
+ * libxml2 parses with the network off and no DTD/entities at all (a body with <!DOCTYPE is refused), within
+ * hard limits (MANSCDP_MAX_BODY bytes, MANSCDP_MAX_DEPTH, MANSCDP_MAX_NODES). The element tree is copied into
+ * one block owned by the message, so every `const char *` and node pointer obtained from a message stays
+ * valid until manscdp_free() and never needs freeing. Element names are matched ignoring ASCII case and
+ * namespace prefixes (devices write "Alarmstatus" and "AlarmStatus"); text is trimmed of surrounding
+ * whitespace.
  *
  * Encoding: a small writer into a caller buffer (no allocation except one scratch copy for the charset
  * conversion), plus builders for the bodies the platform and the camera simulator send. Text is written as

@@ -41,7 +41,8 @@ static void make_id(char out[21], const char *base, unsigned offset)
     snprintf(out, 21, "%.13s%07u", base, (serial + offset) % 10000000u);
 }
 
-/* Channel IDs: the device's first 10 digits, type 131 (camera), a serial unique across the simulated devices. */
+/* Channel IDs: the device's first 10 digits, type 131 (camera), a serial unique across the simulated devices.
+ */
 static void channel_id(const struct sim_device *dev, int ch, char out[21])
 {
     snprintf(out, 21, "%.10s131%07u", dev->id, (unsigned)(dev->index * 1000 + ch + 1) % 10000000u);
@@ -180,8 +181,10 @@ static void register_resp(int err, const struct sip_msg *msg, void *arg)
             tmr_start(&dev->ka_tmr, (uint64_t)sim_opt.keepalive_s * 1000, keepalive_tick, dev);
         return;
     }
-    if (msg->scode == 403 || msg->scode == 401) sim_stats.auth_rejected++;
-    else sim_stats.register_errors++;
+    if (msg->scode == 403 || msg->scode == 401)
+        sim_stats.auth_rejected++;
+    else
+        sim_stats.register_errors++;
     if (!sim_opt.quiet)
         re_fprintf(stderr, "gbsim device %s: REGISTER answered %u %r\n", dev->id, msg->scode, &msg->reason);
     dev->registered = false;
@@ -224,8 +227,8 @@ static void send_register(struct sim_device *dev, const struct digest_fields *ch
                        "Expires: %u\r\n"
                        "User-Agent: gbsim\r\n"
                        "Content-Length: 0\r\n\r\n",
-                       dev->id, sim_opt.domain, dev->from_tag, dev->id, sim_opt.domain, dev->call_id, ++dev->cseq,
-                       contact, auth, expires);
+                       dev->id, sim_opt.domain, dev->from_tag, dev->id, sim_opt.domain, dev->call_id,
+                       ++dev->cseq, contact, auth, expires);
 }
 
 static void register_tick(void *arg)
@@ -319,7 +322,8 @@ static void answer_query(struct sim_device *dev, const struct manscdp_msg *q)
         snprintf(info.manufacturer, sizeof(info.manufacturer), "gbsim");
         snprintf(info.model, sizeof(info.model), "SIM-NVR");
         snprintf(info.firmware, sizeof(info.firmware), "V1.0.0");
-        err = manscdp_build_device_info_response(body, sizeof(body), &len, body_charset(), sn, dev->id, &info);
+        err =
+            manscdp_build_device_info_response(body, sizeof(body), &len, body_charset(), sn, dev->id, &info);
     } else if (!strcasecmp(cmd, "DeviceStatus")) {
         sim_stats.q_device_status++;
         struct manscdp_device_status st;
@@ -331,7 +335,8 @@ static void answer_query(struct sim_device *dev, const struct manscdp_msg *q)
         snprintf(st.encode, sizeof(st.encode), "ON");
         snprintf(st.record, sizeof(st.record), "OFF");
         snprintf(st.device_time, sizeof(st.device_time), "2026-01-01T00:00:00");
-        err = manscdp_build_device_status_response(body, sizeof(body), &len, body_charset(), sn, dev->id, &st);
+        err =
+            manscdp_build_device_status_response(body, sizeof(body), &len, body_charset(), sn, dev->id, &st);
     } else {
         sim_stats.q_other++;
     }

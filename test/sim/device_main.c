@@ -72,18 +72,55 @@ static bool all_digits(const char *s, size_t n)
 
 static int parse_options(int argc, char **argv)
 {
-    enum { O_SERVER = 256, O_TRANSPORT, O_COUNT, O_CHANNELS, O_PER, O_IDBASE, O_SERVERID, O_DOMAIN, O_PASSWORD,
-           O_KEEPALIVE, O_EXPIRES, O_RETRY, O_DURATION, O_RAMP, O_LOCAL, O_REALM, O_AUTHFIRST, O_UTF8, O_NODECL,
-           O_NOQOP, O_NOUNREG, O_QUIET, O_HELP };
-    static const struct option longopts[] = {
-        {"server", 1, 0, O_SERVER},       {"transport", 1, 0, O_TRANSPORT}, {"count", 1, 0, O_COUNT},
-        {"channels", 1, 0, O_CHANNELS},   {"per-message", 1, 0, O_PER},     {"id-base", 1, 0, O_IDBASE},
-        {"server-id", 1, 0, O_SERVERID},  {"domain", 1, 0, O_DOMAIN},       {"password", 1, 0, O_PASSWORD},
-        {"keepalive", 1, 0, O_KEEPALIVE}, {"expires", 1, 0, O_EXPIRES},     {"retry", 1, 0, O_RETRY},
-        {"duration", 1, 0, O_DURATION},   {"ramp-ms", 1, 0, O_RAMP},        {"local-ip", 1, 0, O_LOCAL},
-        {"realm-quirk", 0, 0, O_REALM},   {"auth-first", 0, 0, O_AUTHFIRST}, {"utf8-under-gb2312", 0, 0, O_UTF8},
-        {"no-xml-decl", 0, 0, O_NODECL},  {"no-qop", 0, 0, O_NOQOP},        {"no-unregister", 0, 0, O_NOUNREG},
-        {"quiet", 0, 0, O_QUIET},         {"help", 0, 0, O_HELP},           {0, 0, 0, 0}};
+    enum {
+        O_SERVER = 256,
+        O_TRANSPORT,
+        O_COUNT,
+        O_CHANNELS,
+        O_PER,
+        O_IDBASE,
+        O_SERVERID,
+        O_DOMAIN,
+        O_PASSWORD,
+        O_KEEPALIVE,
+        O_EXPIRES,
+        O_RETRY,
+        O_DURATION,
+        O_RAMP,
+        O_LOCAL,
+        O_REALM,
+        O_AUTHFIRST,
+        O_UTF8,
+        O_NODECL,
+        O_NOQOP,
+        O_NOUNREG,
+        O_QUIET,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"server", 1, 0, O_SERVER},
+                                             {"transport", 1, 0, O_TRANSPORT},
+                                             {"count", 1, 0, O_COUNT},
+                                             {"channels", 1, 0, O_CHANNELS},
+                                             {"per-message", 1, 0, O_PER},
+                                             {"id-base", 1, 0, O_IDBASE},
+                                             {"server-id", 1, 0, O_SERVERID},
+                                             {"domain", 1, 0, O_DOMAIN},
+                                             {"password", 1, 0, O_PASSWORD},
+                                             {"keepalive", 1, 0, O_KEEPALIVE},
+                                             {"expires", 1, 0, O_EXPIRES},
+                                             {"retry", 1, 0, O_RETRY},
+                                             {"duration", 1, 0, O_DURATION},
+                                             {"ramp-ms", 1, 0, O_RAMP},
+                                             {"local-ip", 1, 0, O_LOCAL},
+                                             {"realm-quirk", 0, 0, O_REALM},
+                                             {"auth-first", 0, 0, O_AUTHFIRST},
+                                             {"utf8-under-gb2312", 0, 0, O_UTF8},
+                                             {"no-xml-decl", 0, 0, O_NODECL},
+                                             {"no-qop", 0, 0, O_NOQOP},
+                                             {"no-unregister", 0, 0, O_NOUNREG},
+                                             {"quiet", 0, 0, O_QUIET},
+                                             {"help", 0, 0, O_HELP},
+                                             {0, 0, 0, 0}};
     struct sim_options *o = &sim_opt;
     memset(o, 0, sizeof(*o));
     o->transport = SIP_TRANSP_UDP;
@@ -105,9 +142,12 @@ static int parse_options(int argc, char **argv)
         switch (c) {
         case O_SERVER: have_server = !sa_decode(&o->server, optarg, strlen(optarg)); break;
         case O_TRANSPORT:
-            if (!strcmp(optarg, "udp")) o->transport = SIP_TRANSP_UDP;
-            else if (!strcmp(optarg, "tcp")) o->transport = SIP_TRANSP_TCP;
-            else return -1;
+            if (!strcmp(optarg, "udp"))
+                o->transport = SIP_TRANSP_UDP;
+            else if (!strcmp(optarg, "tcp"))
+                o->transport = SIP_TRANSP_TCP;
+            else
+                return -1;
             break;
         case O_COUNT: o->count = atoi(optarg); break;
         case O_CHANNELS: o->channels = atoi(optarg); break;
@@ -180,8 +220,10 @@ static void stop(void *arg)
 static void signal_handler(int sig)
 {
     (void)sig;
-    if (stopping) re_cancel();
-    else stop(NULL);
+    if (stopping)
+        re_cancel();
+    else
+        stop(NULL);
 }
 
 int sim_device_main(int argc, char **argv)

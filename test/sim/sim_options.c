@@ -78,6 +78,7 @@ enum {
     OPT_DURATION,
     OPT_LOOP,
     OPT_SPEED,
+    OPT_START_SPREAD,
     OPT_LOSS,
     OPT_REORDER,
     OPT_DUP,
@@ -111,6 +112,7 @@ static const struct option long_options[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"loop", no_argument, NULL, OPT_LOOP},
     {"speed", required_argument, NULL, OPT_SPEED},
+    {"start-spread", required_argument, NULL, OPT_START_SPREAD},
     {"loss", required_argument, NULL, OPT_LOSS},
     {"reorder", required_argument, NULL, OPT_REORDER},
     {"dup", required_argument, NULL, OPT_DUP},
@@ -126,6 +128,13 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+static const char *option_name(int opt)
+{
+    for (const struct option *l = long_options; l->name; l++)
+        if (l->val == opt) return l->name;
+    return "?";
+}
 
 static int parse_uint(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -267,10 +276,10 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
     o->seed = 1;
     bool transport_given = false;
     uint64_t u;
-    int e = 0, v, opt;
+    int e = 0, v = 0, opt;
     optind = 1;
     while (!e && (opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-        const char *name = opt >= 256 ? long_options[opt - 256].name : "";
+        const char *name = option_name(opt);
         switch (opt) {
         case OPT_VIDEO: o->video_path = optarg; break;
         case OPT_AUDIO: o->audio_path = optarg; break;
@@ -328,6 +337,7 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
         case OPT_DURATION: e = parse_double(name, optarg, 0.001, 1e7, &o->duration_s); break;
         case OPT_LOOP: o->loop = true; break;
         case OPT_SPEED: e = parse_double(name, optarg, 0, 1000, &o->speed); break;
+        case OPT_START_SPREAD: e = parse_double(name, optarg, 0, 3600, &o->start_spread_s); break;
         case OPT_LOSS: e = parse_double(name, optarg, 0, 100, &o->loss_pct); break;
         case OPT_REORDER: e = parse_double(name, optarg, 0, 100, &o->reorder_pct); break;
         case OPT_DUP: e = parse_double(name, optarg, 0, 100, &o->dup_pct); break;

@@ -50,7 +50,8 @@ struct sim_options {
     bool loop;
     int pt; /* -1 = default (96, or the capture's own with --rtp) */
     unsigned payload_max;
-    double speed; /* pacing speed factor; 0 = as fast as possible */
+    double speed;          /* pacing speed factor; 0 = as fast as possible */
+    double start_spread_s; /* stream starts spread over this many seconds; 0 = one frame interval */
     /* impairments, in percent */
     double loss_pct, reorder_pct, dup_pct;
     uint64_t seed;

@@ -370,8 +370,9 @@ int sim_sender_run(const struct sim_options *o, const struct sim_clip *clip, str
     int64_t t0 = mono_ns();
     int err = sender_init(&x);
     if (!err) {
-        /* spread the starts evenly over one frame interval */
-        double spread_ns = (double)clip->frame_duration * x.ns_per_tick / x.count;
+        /* spread the starts evenly over one frame interval (or --start-spread) */
+        double spread_ns = o->start_spread_s > 0 ? o->start_spread_s * 1e9 / x.count
+                                                 : (double)clip->frame_duration * x.ns_per_tick / x.count;
         for (unsigned i = 0; i < x.count && o->transport != SIM_TRANSPORT_TCP_LISTEN; i++)
             stream_start(&x, &x.streams[i], t0 + (int64_t)(spread_ns * i));
         int64_t deadline = o->duration_s > 0 ? t0 + (int64_t)(o->duration_s * 1e9) : INT64_MAX;

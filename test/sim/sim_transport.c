@@ -155,6 +155,7 @@ static size_t send_udp(struct sim_sock *s, const struct sim_out_packet *pkts, si
 
 static int pending_append(struct sim_sock *s, const void *data, size_t len)
 {
+    if (!len) return 0;
     if (s->pending_len + len > s->pending_cap) {
         size_t cap = s->pending_cap ? s->pending_cap : 64 * 1024;
         while (cap < s->pending_len + len) cap *= 2;

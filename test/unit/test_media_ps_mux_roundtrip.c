@@ -164,7 +164,7 @@ static void got_free(void)
 enum feed { FEED_WHOLE, FEED_BYTES, FEED_RTP };
 
 /* Muxes the clip with cfg, demuxes it fed as `how`, and checks every frame came back. */
-static void roundtrip(const struct ps_mux_config *cfg, enum feed how, bool frame_layout)
+static void roundtrip(const char *label, const struct ps_mux_config *cfg, enum feed how, bool frame_layout)
 {
     struct ps_mux *m = ps_mux_create(cfg);
     ck_assert_ptr_nonnull(m);
@@ -197,7 +197,7 @@ static void roundtrip(const struct ps_mux_config *cfg, enum feed how, bool frame
         }
     }
     ps_demux_flush(d);
-    ck_assert_uint_eq(got_n, clip_n);
+    ck_assert_msg(got_n == clip_n, "%s, feed %d: %zu frames out of %zu", label, how, got_n, clip_n);
     for (size_t i = 0; i < clip_n; i++) {
         /* audio and video may come out in a different order than they went in: match by codec and PTS */
         size_t j = 0;
@@ -229,9 +229,9 @@ START_TEST(h264_g711_default_all_feeds)
 {
     clip_build(CODEC_H264, CODEC_G711A);
     struct ps_mux_config cfg = {.video = CODEC_H264, .audio = CODEC_G711A};
-    roundtrip(&cfg, FEED_WHOLE, false);
-    roundtrip(&cfg, FEED_RTP, false);
-    roundtrip(&cfg, FEED_BYTES, false);
+    roundtrip("h264+g711a", &cfg, FEED_WHOLE, false);
+    roundtrip("h264+g711a", &cfg, FEED_RTP, false);
+    roundtrip("h264+g711a", &cfg, FEED_BYTES, false);
     clip_free();
 }
 END_TEST
@@ -240,8 +240,8 @@ START_TEST(h265_aac_default)
 {
     clip_build(CODEC_H265, CODEC_AAC);
     struct ps_mux_config cfg = {.video = CODEC_H265, .audio = CODEC_AAC};
-    roundtrip(&cfg, FEED_WHOLE, false);
-    roundtrip(&cfg, FEED_RTP, false);
+    roundtrip("h265+aac", &cfg, FEED_WHOLE, false);
+    roundtrip("h265+aac", &cfg, FEED_RTP, false);
     clip_free();
 }
 END_TEST
@@ -250,14 +250,14 @@ START_TEST(sender_shapes)
 {
     clip_build(CODEC_H264, CODEC_G711U);
     struct ps_mux_config small_pes = {.video = CODEC_H264, .audio = CODEC_G711U, .max_pes_payload = 1000};
-    roundtrip(&small_pes, FEED_RTP, false);
+    roundtrip("small_pes", &small_pes, FEED_RTP, false);
     struct ps_mux_config len_zero = {.video = CODEC_H264, .audio = CODEC_G711U, .video_pes_len_zero = true};
-    roundtrip(&len_zero, FEED_RTP, false);
-    roundtrip(&len_zero, FEED_BYTES, false);
+    roundtrip("len_zero", &len_zero, FEED_RTP, false);
+    roundtrip("len_zero", &len_zero, FEED_BYTES, false);
     struct ps_mux_config sparse = {.video = CODEC_H264, .audio = CODEC_G711U, .sparse_packs = true};
-    roundtrip(&sparse, FEED_RTP, false);
+    roundtrip("sparse", &sparse, FEED_RTP, false);
     struct ps_mux_config first = {.video = CODEC_H264, .audio = CODEC_G711U, .psm = PS_MUX_PSM_FIRST};
-    roundtrip(&first, FEED_WHOLE, false);
+    roundtrip("first", &first, FEED_WHOLE, false);
     clip_free();
 }
 END_TEST
@@ -267,10 +267,10 @@ START_TEST(no_psm_video_only)
     /* without a PSM the demuxer must guess H.264/H.265 from the NAL types */
     clip_build(CODEC_H265, CODEC_NONE);
     struct ps_mux_config cfg = {.video = CODEC_H265, .psm = PS_MUX_PSM_NONE};
-    roundtrip(&cfg, FEED_RTP, false);
+    roundtrip("h265 no psm", &cfg, FEED_RTP, false);
     clip_build(CODEC_H264, CODEC_NONE);
     cfg.video = CODEC_H264;
-    roundtrip(&cfg, FEED_WHOLE, false);
+    roundtrip("h264 no psm", &cfg, FEED_WHOLE, false);
     clip_free();
 }
 END_TEST
@@ -280,7 +280,7 @@ START_TEST(frame_layout_input)
     /* the cascade path: frames exactly as the demuxer produced them go back in and come out unchanged */
     clip_build(CODEC_H264, CODEC_G711A);
     struct ps_mux_config cfg = {.video = CODEC_H264, .audio = CODEC_G711A, .max_pes_payload = 777};
-    roundtrip(&cfg, FEED_RTP, true);
+    roundtrip("frame layout", &cfg, FEED_RTP, true);
     clip_free();
 }
 END_TEST

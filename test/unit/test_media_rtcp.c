@@ -43,7 +43,8 @@ static bool load_real_rtcp(void)
                 const uint8_t *udp = ip + (ip[0] & 0x0f) * 4;
                 uint16_t sport = rtp_rd16(udp), dport = rtp_rd16(udp + 2);
                 size_t ulen = rtp_rd16(udp + 4) - 8u;
-                if ((sport == 5515 || sport == 5495 || dport == 5515 || dport == 5495) && real_count < MAX_RTCP) {
+                if ((sport == 5515 || sport == 5495 || dport == 5515 || dport == 5495) &&
+                    real_count < MAX_RTCP) {
                     ck_assert_uint_le(ulen, sizeof real_rtcp[0]);
                     memcpy(real_rtcp[real_count], udp + 8, ulen);
                     real_len[real_count++] = ulen;
@@ -120,7 +121,7 @@ START_TEST(rr_bytes_field_by_field)
     size_t n = rtcp_build_receiver_report(out, sizeof out, 0x11223344, "gbgate", &b);
     ck_assert_uint_eq(n, 32 + 20);
     static const uint8_t expect[] = {
-        0x81, 201, 0x00, 0x07,                         /* V=2 RC=1, RR, 8 words - 1 */
+        0x81, 201,  0x00, 0x07,                         /* V=2 RC=1, RR, 8 words - 1 */
         0x11, 0x22, 0x33, 0x44,                         /* reporter */
         0x05, 0xf5, 0xed, 0x76,                         /* source */
         25,   0x01, 0x23, 0x45,                         /* fraction, cumulative lost */
@@ -128,9 +129,9 @@ START_TEST(rr_bytes_field_by_field)
         0x00, 0x00, 0x04, 0xd2,                         /* jitter */
         0x39, 0xed, 0x04, 0x5b,                         /* LSR */
         0x00, 0x01, 0x80, 0x00,                         /* DLSR = 1.5 s */
-        0x81, 202, 0x00, 0x04,                         /* SDES, 1 chunk, 5 words - 1 */
-        0x11, 0x22, 0x33, 0x44, 0x01, 0x06, 'g', 'b', /* CNAME "gbgate" */
-        'g',  'a', 't',  'e',  0x00, 0x00, 0x00, 0x00, /* end of items + padding */
+        0x81, 202,  0x00, 0x04,                         /* SDES, 1 chunk, 5 words - 1 */
+        0x11, 0x22, 0x33, 0x44, 0x01, 0x06, 'g',  'b',  /* CNAME "gbgate" */
+        'g',  'a',  't',  'e',  0x00, 0x00, 0x00, 0x00, /* end of items + padding */
     };
     ck_assert_mem_eq(out, expect, sizeof expect);
 
@@ -342,8 +343,8 @@ START_TEST(rejects_malformed)
     static const uint8_t short_bye[] = {0x83, 203, 0x00, 0x01, 1, 2, 3, 4};
     ck_assert_int_eq(rtcp_parse(short_bye, sizeof short_bye, &c), EBADMSG);
     /* unknown types are skipped, not refused */
-    static const uint8_t app_then_bye[] = {0x80, 204, 0x00, 0x02, 1, 2, 3, 4, 'n', 'a', 'm', 'e',
-                                           0x81, 203, 0x00, 0x01, 9, 9, 9, 9};
+    static const uint8_t app_then_bye[] = {0x80, 204, 0x00, 0x02, 1,    2,    3, 4, 'n', 'a',
+                                           'm',  'e', 0x81, 203,  0x00, 0x01, 9, 9, 9,   9};
     ck_assert_int_eq(rtcp_parse(app_then_bye, sizeof app_then_bye, &c), 0);
     ck_assert_uint_eq(c.packets, 2);
     ck_assert(c.bye);

@@ -191,7 +191,8 @@ END_TEST
 START_TEST(writes_header)
 {
     uint8_t h[RTP_HEADER_SIZE];
-    ck_assert_uint_eq(rtp_write_header(h, 0xe0 /* masked to 0x60 */, true, 0x1234, 0xdeadbeef, SAMPLE_SSRC), 12);
+    ck_assert_uint_eq(rtp_write_header(h, 0xe0 /* masked to 0x60 */, true, 0x1234, 0xdeadbeef, SAMPLE_SSRC),
+                      12);
     static const uint8_t expect[] = {0x80, 0xe0, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0x05, 0xf5, 0xed, 0x76};
     ck_assert_mem_eq(h, expect, sizeof expect);
     struct rtp_packet pkt;
@@ -208,8 +209,8 @@ START_TEST(tells_rtcp_apart)
 {
     static const uint8_t sr[] = {0x80, 200, 0, 6};
     static const uint8_t rr[] = {0x81, 201, 0, 7};
-    static const uint8_t rtp_m96[] = {0x80, 0xe0};      /* marker + PT 96 = 224: RTP */
-    static const uint8_t rtp_pt72_m[] = {0x80, 0xc8};   /* looks like SR: that is the RFC 5761 rule */
+    static const uint8_t rtp_m96[] = {0x80, 0xe0};    /* marker + PT 96 = 224: RTP */
+    static const uint8_t rtp_pt72_m[] = {0x80, 0xc8}; /* looks like SR: that is the RFC 5761 rule */
     static const uint8_t v1[] = {0x40, 200};
     ck_assert(rtp_is_rtcp(sr, sizeof sr));
     ck_assert(rtp_is_rtcp(rr, sizeof rr));

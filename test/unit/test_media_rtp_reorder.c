@@ -171,7 +171,8 @@ START_TEST(gap_lost_by_overflow)
 }
 END_TEST
 
-/* Overflow by a packet far ahead only gives up the numbers that left the window; a later gap keeps waiting. */
+/* Overflow by a packet far ahead only gives up the numbers that left the window; a later gap keeps waiting.
+ */
 START_TEST(overflow_keeps_gap_inside_window)
 {
     struct rtp_reorder *r = make(&sink, 8, 1000);

@@ -3,6 +3,7 @@
  * frames, close frames, and every protocol error the parser must catch. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +66,8 @@ START_TEST(accept_key_rfc6455_example)
 {
     char out[WS_ACCEPT_KEY_LEN + 1];
     ck_assert_int_eq(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", out), 0);
-    ck_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZ+xOo0pE=");
+    /* RFC 6455 section 1.3 (also what Python's hashlib + base64 give) */
+    ck_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     ck_assert_int_eq(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ=", out), EINVAL);   /* 23 chars */
     ck_assert_int_eq(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ===", out), EINVAL); /* 25 chars */
     ck_assert_int_eq(ws_accept_key("dGhlIHNhbXBsZSBub25j*Q==", out), EINVAL);  /* not base64 */
@@ -411,8 +413,34 @@ START_TEST(utf8_validation)
         {"\xf8\x88\x80\x80\x80", false}, /* 5-byte form */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ck_assert_msg(ws_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)) == cases[i].ok, "case %zu",
-                      i);
+        ck_assert_msg(ws_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)) == cases[i].ok,
+                      "case %zu", i);
+}
+END_TEST
+
+struct self_destroy {
+    struct ws_parser *p;
+    size_t events;
+};
+
+static void destroy_on_close(void *arg, const struct ws_event *ev)
+{
+    struct self_destroy *sd = arg;
+    sd->events++;
+    if (ev->type == WS_EV_PING) ws_parser_destroy(sd->p); /* like a viewer closing from the callback */
+}
+
+/* Destroying the parser from its own callback stops parsing; the free happens on the way out (ASan checks).
+ */
+START_TEST(destroy_from_callback)
+{
+    uint8_t buf[64];
+    size_t n = client_frame(buf, WS_OP_PING, true, (const uint8_t *)"x", 1, 1);
+    n += client_frame(buf + n, WS_OP_PONG, true, (const uint8_t *)"y", 1, 2);
+    struct self_destroy sd = {0};
+    sd.p = ws_parser_create(WS_ROLE_SERVER, 64, destroy_on_close, &sd);
+    ck_assert_int_eq(ws_parser_input(sd.p, buf, n), WS_OK);
+    ck_assert_uint_eq(sd.events, 1);
 }
 END_TEST
 
@@ -431,6 +459,7 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, protocol_errors);
     tcase_add_test(tc, error_close_codes_and_names);
     tcase_add_test(tc, utf8_validation);
+    tcase_add_test(tc, destroy_from_callback);
     suite_add_tcase(s, tc);
     return s;
 }
