@@ -6,25 +6,26 @@
 #             and gbsim, and web/vendor/mpegts.js from npm;
 #   runtime - only the shared libraries (install-deps.sh --runtime), the two binaries, the config and the web
 #             console. No compiler, no -dev packages, no Node.js.
-# Layer order is chosen for the build cache: the package layers depend only on install-deps.sh (and the npm
-# manifest), so a source change rebuilds just the compile and the final copies.
+# Layer order is chosen for the build cache: the package layers depend only on install-deps.sh and the npm
+# manifest, so a source change rebuilds just the compile and the final copies.
 #
 # Contract (DESIGN.md section 4): runs `gbgate -c /etc/gbgate/gbgate.conf`; gbgate and gbsim on PATH; SQLite file
 # under the /var/lib/gbgate volume; console files in /usr/share/gbgate/www; meant for `--network host`.
 
 FROM debian:bookworm AS build
 WORKDIR /src
-# Packages first: this layer stays cached until install-deps.sh itself changes.
+# Packages first (Debian, and npm for web/vendor/mpegts.js): this layer stays cached until install-deps.sh or
+# the npm manifest changes.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh --run-only && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN scripts/install-deps.sh --run-only && rm -rf /var/lib/apt/lists/* /root/.npm
 COPY . .
-# Second run: every package is present now, so this only fetches the console's npm packages (package.json is
-# in the context now) and copies mpegts.js into web/vendor/. The build tree is removed in the same step: only
-# the stripped binaries and the console reach /out, so the cached layer stays small.
-RUN scripts/install-deps.sh --run-only \
-    && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
+# The build tree is removed in the same step: only the stripped binaries and the console (web/ with the
+# vendor/mpegts.js made above) reach /out, so the cached layer stays small.
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
     && cmake --build build --target gbgate gbsim \
     && install -D -s -t /out/bin build/gbgate build/gbsim \
+    && { test -s web/vendor/mpegts.js || { echo "web/vendor/mpegts.js missing (npm install failed?)"; exit 1; }; } \
     && cp -a web /out/www \
     && rm -rf build \
     && /out/bin/gbgate --version

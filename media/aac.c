@@ -47,7 +47,8 @@ int adts_write_header(uint8_t out[ADTS_HEADER_LEN], uint8_t object_type, uint8_t
                       uint8_t channel_config, size_t raw_len)
 {
     size_t frame_len = raw_len + ADTS_HEADER_LEN;
-    if (object_type < 1 || object_type > 4 || sample_rate_index > 12 || channel_config > 7 || frame_len > 0x1fff)
+    if (object_type < 1 || object_type > 4 || sample_rate_index > 12 || channel_config > 7 ||
+        frame_len > 0x1fff)
         return -EINVAL;
     out[0] = 0xff;
     out[1] = 0xf1; /* MPEG-4, layer 0, no CRC */
@@ -55,14 +56,15 @@ int adts_write_header(uint8_t out[ADTS_HEADER_LEN], uint8_t object_type, uint8_t
     out[3] = (uint8_t)(((channel_config & 3) << 6) | (frame_len >> 11));
     out[4] = (uint8_t)(frame_len >> 3);
     out[5] = (uint8_t)(((frame_len & 7) << 5) | 0x1f); /* buffer fullness 0x7FF: variable rate */
-    out[6] = 0xfc;                                       /* fullness low bits, one raw data block */
+    out[6] = 0xfc;                                     /* fullness low bits, one raw data block */
     return ADTS_HEADER_LEN;
 }
 
 int aac_build_asc(uint8_t object_type, uint8_t sample_rate_index, uint8_t channel_config, uint8_t *out,
                   size_t cap)
 {
-    if (cap < AAC_ASC_LEN || object_type == 0 || object_type >= 31 || sample_rate_index > 12 || channel_config > 7)
+    if (cap < AAC_ASC_LEN || object_type == 0 || object_type >= 31 || sample_rate_index > 12 ||
+        channel_config > 7)
         return -EINVAL;
     out[0] = (uint8_t)((object_type << 3) | (sample_rate_index >> 1));
     out[1] = (uint8_t)(((sample_rate_index & 1) << 7) | (channel_config << 3));

@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADTS_HEADER_LEN     7 /* without CRC */
-#define ADTS_HEADER_LEN_CRC 9 /* protection_absent == 0 */
+#define ADTS_HEADER_LEN       7 /* without CRC */
+#define ADTS_HEADER_LEN_CRC   9 /* protection_absent == 0 */
 #define AAC_SAMPLES_PER_FRAME 1024
-#define AAC_ASC_LEN 2 /* what aac_build_asc() writes */
+#define AAC_ASC_LEN           2 /* what aac_build_asc() writes */
 
 struct adts_header {
     uint8_t object_type;       /* audio object type = ADTS profile + 1 (1 Main, 2 LC, 3 SSR, 4 LTP) */

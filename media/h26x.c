@@ -60,11 +60,20 @@ size_t h26x_unescape(const uint8_t *in, size_t len, uint8_t *out)
 static bool h264_profile_has_chroma_info(uint8_t profile_idc)
 {
     switch (profile_idc) {
-    case 100: case 110: case 122: case 244: case 44: case 83:
-    case 86: case 118: case 128: case 138: case 139: case 134: case 135:
-        return true;
-    default:
-        return false;
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135: return true;
+    default: return false;
     }
 }
 
@@ -84,20 +93,20 @@ static void h264_skip_scaling_list(struct h26x_bitreader *br, int size)
 /* VUI up to timing_info (E.1.1); what follows (HRD, bitstream restriction) is not needed. */
 static void h264_parse_vui_timing(struct h26x_bitreader *br, struct h264_sps_info *out)
 {
-    if (h26x_br_bit(br)) {                      /* aspect_ratio_info_present_flag */
-        if (h26x_br_bits(br, 8) == 255)         /* aspect_ratio_idc == Extended_SAR */
-            h26x_br_skip(br, 32);               /* sar_width, sar_height */
+    if (h26x_br_bit(br)) {              /* aspect_ratio_info_present_flag */
+        if (h26x_br_bits(br, 8) == 255) /* aspect_ratio_idc == Extended_SAR */
+            h26x_br_skip(br, 32);       /* sar_width, sar_height */
     }
-    if (h26x_br_bit(br)) h26x_br_skip(br, 1);  /* overscan_info_present -> overscan_appropriate */
-    if (h26x_br_bit(br)) {                      /* video_signal_type_present_flag */
-        h26x_br_skip(br, 4);                    /* video_format, video_full_range_flag */
+    if (h26x_br_bit(br)) h26x_br_skip(br, 1);      /* overscan_info_present -> overscan_appropriate */
+    if (h26x_br_bit(br)) {                         /* video_signal_type_present_flag */
+        h26x_br_skip(br, 4);                       /* video_format, video_full_range_flag */
         if (h26x_br_bit(br)) h26x_br_skip(br, 24); /* colour primaries, transfer, matrix */
     }
-    if (h26x_br_bit(br)) {                      /* chroma_loc_info_present_flag */
+    if (h26x_br_bit(br)) { /* chroma_loc_info_present_flag */
         h26x_br_ue(br);
         h26x_br_ue(br);
     }
-    if (h26x_br_bit(br)) {                      /* timing_info_present_flag */
+    if (h26x_br_bit(br)) { /* timing_info_present_flag */
         uint32_t num_units_in_tick = h26x_br_bits(br, 32);
         uint32_t time_scale = h26x_br_bits(br, 32);
         if (!br->error && num_units_in_tick && time_scale && num_units_in_tick <= UINT32_MAX / 2) {
@@ -126,7 +135,7 @@ int h264_parse_sps(const uint8_t *nal, size_t len, struct h264_sps_info *out)
         if (out->chroma_format_idc == 3) separate_colour_plane = h26x_br_bit(&br);
         out->bit_depth_luma = (uint8_t)(8 + h26x_br_ue_max(&br, 6));
         out->bit_depth_chroma = (uint8_t)(8 + h26x_br_ue_max(&br, 6));
-        h26x_br_skip(&br, 1); /* qpprime_y_zero_transform_bypass_flag */
+        h26x_br_skip(&br, 1);   /* qpprime_y_zero_transform_bypass_flag */
         if (h26x_br_bit(&br)) { /* seq_scaling_matrix_present_flag */
             int lists = out->chroma_format_idc != 3 ? 8 : 12;
             for (int i = 0; i < lists && !br.error; i++)
@@ -144,8 +153,8 @@ int h264_parse_sps(const uint8_t *nal, size_t len, struct h264_sps_info *out)
         uint32_t cycle = h26x_br_ue_max(&br, 255);
         for (uint32_t i = 0; i < cycle && !br.error; i++) h26x_br_se(&br);
     }
-    h26x_br_ue(&br);          /* max_num_ref_frames */
-    h26x_br_skip(&br, 1);     /* gaps_in_frame_num_value_allowed_flag */
+    h26x_br_ue(&br);      /* max_num_ref_frames */
+    h26x_br_skip(&br, 1); /* gaps_in_frame_num_value_allowed_flag */
     uint32_t width_mbs = h26x_br_ue_max(&br, 1023) + 1;
     uint32_t height_map_units = h26x_br_ue_max(&br, 1023) + 1;
     uint32_t frame_mbs_only = h26x_br_bit(&br);

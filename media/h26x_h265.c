@@ -12,9 +12,9 @@
 
 #include "media/h26x_bitreader.h"
 
-#define H265_MAX_SUB_LAYERS 7
+#define H265_MAX_SUB_LAYERS     7
 #define H265_MAX_SHORT_TERM_RPS 64
-#define H265_MAX_DELTA_POCS 32 /* num_negative_pics + num_positive_pics <= 16 each */
+#define H265_MAX_DELTA_POCS     32 /* num_negative_pics + num_positive_pics <= 16 each */
 
 static void h265_parse_profile_tier_level(struct h26x_bitreader *br, uint32_t max_sub_layers_minus1,
                                           struct h265_sps_info *out)
@@ -46,7 +46,7 @@ static void h265_skip_scaling_list_data(struct h26x_bitreader *br)
 {
     for (int size_id = 0; size_id < 4; size_id++) {
         for (int matrix_id = 0; matrix_id < 6; matrix_id += size_id == 3 ? 3 : 1) {
-            if (!h26x_br_bit(br)) { /* scaling_list_pred_mode_flag */
+            if (!h26x_br_bit(br)) {    /* scaling_list_pred_mode_flag */
                 h26x_br_ue_max(br, 5); /* scaling_list_pred_matrix_id_delta */
                 continue;
             }
@@ -65,9 +65,9 @@ static void h265_skip_st_ref_pic_set(struct h26x_bitreader *br, uint32_t idx, ui
 {
     bool inter_rps_pred = idx != 0 && h26x_br_bit(br);
     if (inter_rps_pred) {
-        h26x_br_skip(br, 1);                                          /* delta_rps_sign */
-        h26x_br_ue_max(br, 32767);                                    /* abs_delta_rps_minus1 */
-        uint32_t ref = idx - 1; /* delta_idx_minus1 is only coded in slice headers: 0 here */
+        h26x_br_skip(br, 1);       /* delta_rps_sign */
+        h26x_br_ue_max(br, 32767); /* abs_delta_rps_minus1 */
+        uint32_t ref = idx - 1;    /* delta_idx_minus1 is only coded in slice headers: 0 here */
         uint32_t count = 0;
         for (uint32_t j = 0; j <= num_delta_pocs[ref] && !br->error; j++) {
             bool used_by_curr_pic = h26x_br_bit(br);
@@ -127,21 +127,22 @@ static void h265_skip_hrd_parameters(struct h26x_bitreader *br, uint32_t max_sub
 }
 
 /* E.2.1 vui_parameters() */
-static void h265_parse_vui(struct h26x_bitreader *br, uint32_t max_sub_layers_minus1, struct h265_sps_info *out)
+static void h265_parse_vui(struct h26x_bitreader *br, uint32_t max_sub_layers_minus1,
+                           struct h265_sps_info *out)
 {
-    if (h26x_br_bit(br)) {                         /* aspect_ratio_info_present_flag */
+    if (h26x_br_bit(br)) { /* aspect_ratio_info_present_flag */
         if (h26x_br_bits(br, 8) == 255) h26x_br_skip(br, 32);
     }
-    if (h26x_br_bit(br)) h26x_br_skip(br, 1);     /* overscan_info_present -> overscan_appropriate */
-    if (h26x_br_bit(br)) {                         /* video_signal_type_present_flag */
+    if (h26x_br_bit(br)) h26x_br_skip(br, 1); /* overscan_info_present -> overscan_appropriate */
+    if (h26x_br_bit(br)) {                    /* video_signal_type_present_flag */
         h26x_br_skip(br, 4);
         if (h26x_br_bit(br)) h26x_br_skip(br, 24); /* colour_description_present_flag */
     }
-    if (h26x_br_bit(br)) {                         /* chroma_loc_info_present_flag */
+    if (h26x_br_bit(br)) { /* chroma_loc_info_present_flag */
         h26x_br_ue(br);
         h26x_br_ue(br);
     }
-    h26x_br_skip(br, 3); /* neutral_chroma_indication, field_seq, frame_field_info_present */
+    h26x_br_skip(br, 3);   /* neutral_chroma_indication, field_seq, frame_field_info_present */
     if (h26x_br_bit(br)) { /* default_display_window_flag */
         for (int i = 0; i < 4; i++) h26x_br_ue(br);
     }
@@ -155,8 +156,8 @@ static void h265_parse_vui(struct h26x_bitreader *br, uint32_t max_sub_layers_mi
         if (h26x_br_bit(br)) h26x_br_ue(br); /* poc_proportional -> num_ticks_poc_diff_one_minus1 */
         if (h26x_br_bit(br)) h265_skip_hrd_parameters(br, max_sub_layers_minus1);
     }
-    if (h26x_br_bit(br)) {                  /* bitstream_restriction_flag */
-        h26x_br_skip(br, 3);                /* tiles_fixed, mvs_over_pic_bounds, restricted_ref_lists */
+    if (h26x_br_bit(br)) {   /* bitstream_restriction_flag */
+        h26x_br_skip(br, 3); /* tiles_fixed, mvs_over_pic_bounds, restricted_ref_lists */
         uint32_t idc = h26x_br_ue_max(br, 4095);
         if (!br->error) out->min_spatial_segmentation_idc = (uint16_t)idc;
     }
@@ -209,7 +210,7 @@ int h265_parse_sps(const uint8_t *nal, size_t len, struct h265_sps_info *out)
     for (int i = 0; i < 6; i++) h26x_br_ue(&br); /* coding block, transform block sizes and depths */
     if (h26x_br_bit(&br) && h26x_br_bit(&br))    /* scaling_list_enabled, sps_scaling_list_data_present */
         h265_skip_scaling_list_data(&br);
-    h26x_br_skip(&br, 2); /* amp_enabled_flag, sample_adaptive_offset_enabled_flag */
+    h26x_br_skip(&br, 2);     /* amp_enabled_flag, sample_adaptive_offset_enabled_flag */
     if (h26x_br_bit(&br)) {   /* pcm_enabled_flag */
         h26x_br_skip(&br, 8); /* pcm sample bit depths */
         h26x_br_ue(&br);

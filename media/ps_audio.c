@@ -49,7 +49,10 @@ static void set_raw_track_params(struct media_track *t)
     case CODEC_G723:
     case CODEC_G729: t->sample_rate = 8000; break;
     case CODEC_G722: t->sample_rate = 16000; break;
-    default: t->sample_rate = 0; t->channels = 0; break;
+    default:
+        t->sample_rate = 0;
+        t->channels = 0;
+        break;
     }
 }
 
@@ -129,7 +132,8 @@ static void emit_raw_frame(struct ps_demux *d)
 {
     struct ps_audio *a = &d->audio;
     int64_t duration = 0;
-    if (a->track.codec == CODEC_G711A || a->track.codec == CODEC_G711U) duration = (int64_t)a->len * 90000 / 8000;
+    if (a->track.codec == CODEC_G711A || a->track.codec == CODEC_G711U)
+        duration = (int64_t)a->len * 90000 / 8000;
     emit_frame(d, duration);
 }
 
@@ -180,6 +184,26 @@ static void adts_header_done(struct ps_demux *d)
     if (h->raw_blocks != 1) d->stats.frames_dropped++;
 }
 
+/* Drops at least `n` bytes from the front of the ADTS stash, then up to a plausible header start (0xFF
+ * followed by a 0xFFF sync with layer 0), so that a header hidden behind a false sync is still found. */
+static void adts_stash_drop(struct ps_demux *d, uint8_t n)
+{
+    struct ps_audio *a = &d->audio;
+    for (;;) {
+        while (n < a->stash_len && a->stash[n] != 0xff) n++;
+        if (n >= a->stash_len) {
+            d->stats.bytes_skipped += a->stash_len;
+            a->stash_len = 0;
+            return;
+        }
+        if (a->stash_len - n < 2 || (a->stash[n + 1] & 0xf6) == 0xf0) break;
+        n++;
+    }
+    d->stats.bytes_skipped += n;
+    memmove(a->stash, a->stash + n, (size_t)(a->stash_len - n));
+    a->stash_len = (uint8_t)(a->stash_len - n);
+}
+
 /* Feeds ADTS bytes; returns how many were used. */
 static size_t adts_payload(struct ps_demux *d, const uint8_t *p, size_t n)
 {
@@ -215,18 +239,13 @@ static size_t adts_payload(struct ps_demux *d, const uint8_t *p, size_t n)
         }
         a->stash[a->stash_len++] = b;
         if (a->stash_len == 2 && (b & 0xf6) != 0xf0) { /* no sync: restart, maybe on this byte */
-            d->stats.bytes_skipped++;
-            a->stash_len = b == 0xff ? 1 : 0;
-            if (a->stash_len) a->stash[0] = b;
+            adts_stash_drop(d, 1);
             continue;
         }
         if (a->stash_len < ADTS_HEADER_LEN) continue;
-        if (a->stash_len == ADTS_HEADER_LEN) {
-            if (adts_parse_header(a->stash, a->stash_len, &a->adts) != 0) {
-                d->stats.bytes_skipped += a->stash_len;
-                a->stash_len = 0;
-                continue;
-            }
+        if (a->stash_len == ADTS_HEADER_LEN && adts_parse_header(a->stash, a->stash_len, &a->adts) != 0) {
+            adts_stash_drop(d, 1); /* a false sync: look for the next one inside the stash */
+            continue;
         }
         if (a->stash_len < a->adts.header_len) continue;
         adts_header_done(d);
@@ -248,7 +267,8 @@ static void probe(struct ps_demux *d, bool pes_ended)
     enum codec_id codec = CODEC_G711A;
     if (a->stash_len > 0 && a->stash[0] == 0xff) {
         if (a->stash_len < ADTS_HEADER_LEN && !pes_ended) return; /* need more */
-        if (adts_parse_header(a->stash, a->stash_len, &h) == 0 && (a->pes_len == 0 || h.frame_len <= a->pes_len))
+        if (adts_parse_header(a->stash, a->stash_len, &h) == 0 &&
+            (a->pes_len == 0 || h.frame_len <= a->pes_len))
             codec = CODEC_AAC;
     }
     uint8_t stash[ADTS_HEADER_LEN_CRC];
@@ -279,7 +299,8 @@ void ps_audio_payload(struct ps_demux *d, const uint8_t *p, size_t n)
         size_t used = n;
         switch (a->sync) {
         case PS_AUDIO_PROBE:
-            used = (size_t)(ADTS_HEADER_LEN - a->stash_len) < n ? (size_t)(ADTS_HEADER_LEN - a->stash_len) : n;
+            used =
+                (size_t)(ADTS_HEADER_LEN - a->stash_len) < n ? (size_t)(ADTS_HEADER_LEN - a->stash_len) : n;
             memcpy(a->stash + a->stash_len, p, used);
             a->stash_len += (uint8_t)used;
             if (a->stash[0] != 0xff || a->stash_len >= ADTS_HEADER_LEN) probe(d, false);

@@ -24,11 +24,20 @@
 #include <string.h>
 
 #define PS_DEFAULT_MAX_FRAME (4u << 20)
-#define TS_33BIT_MASK ((1ull << 33) - 1)
+#define TS_33BIT_MASK        ((1ull << 33) - 1)
 
-enum { SID_END = 0xB9, SID_PACK = 0xBA, SID_SYSTEM = 0xBB, SID_PSM = 0xBC, SID_PRIVATE1 = 0xBD,
-       SID_PADDING = 0xBE, SID_PRIVATE2 = 0xBF, SID_AUDIO_FIRST = 0xC0, SID_VIDEO_FIRST = 0xE0,
-       SID_VIDEO_LAST = 0xEF };
+enum {
+    SID_END = 0xB9,
+    SID_PACK = 0xBA,
+    SID_SYSTEM = 0xBB,
+    SID_PSM = 0xBC,
+    SID_PRIVATE1 = 0xBD,
+    SID_PADDING = 0xBE,
+    SID_PRIVATE2 = 0xBF,
+    SID_AUDIO_FIRST = 0xC0,
+    SID_VIDEO_FIRST = 0xE0,
+    SID_VIDEO_LAST = 0xEF
+};
 
 enum payload_target { TARGET_DISCARD, TARGET_VIDEO, TARGET_AUDIO };
 
@@ -323,8 +332,8 @@ static void mpeg1_pes_header_step(struct ps_demux *d, uint32_t length)
         return;
     }
     bool has_pts = (h[ts] & 0xe0) == 0x20, has_dts = (h[ts] & 0xf0) == 0x30;
-    if (d->resyncing && ((has_pts && !timestamp_markers_ok(h + ts)) ||
-                         (has_dts && !timestamp_markers_ok(h + ts + 5)))) {
+    if (d->resyncing &&
+        ((has_pts && !timestamp_markers_ok(h + ts)) || (has_dts && !timestamp_markers_ok(h + ts + 5)))) {
         reject_unit(d);
         return;
     }
@@ -357,7 +366,8 @@ static void pes_header_step(struct ps_demux *d)
     uint8_t flags = h[7] >> 6;
     bool has_pts = (flags & 2) && h[8] >= 5;
     bool has_dts = flags == 3 && h[8] >= 10;
-    if (d->resyncing && ((has_pts && !timestamp_markers_ok(h + 9)) || (has_dts && !timestamp_markers_ok(h + 14)))) {
+    if (d->resyncing &&
+        ((has_pts && !timestamp_markers_ok(h + 9)) || (has_dts && !timestamp_markers_ok(h + 14)))) {
         reject_unit(d);
         return;
     }
@@ -379,8 +389,9 @@ static void pack_header_step(struct ps_demux *d)
     }
     bool mpeg2 = d->hdr_len == 14;
     if (d->resyncing) {
-        bool ok = mpeg2 ? (h[4] & 0x04) && (h[6] & 0x04) && (h[8] & 0x04) && (h[9] & 0x01) && (h[12] & 0x03) == 0x03
-                        : (h[4] & 0x01) && (h[6] & 0x01) && (h[8] & 0x01) && (h[9] & 0x80) && (h[11] & 0x01);
+        bool ok =
+            mpeg2 ? (h[4] & 0x04) && (h[6] & 0x04) && (h[8] & 0x04) && (h[9] & 0x01) && (h[12] & 0x03) == 0x03
+                  : (h[4] & 0x01) && (h[6] & 0x01) && (h[8] & 0x01) && (h[9] & 0x80) && (h[11] & 0x01);
         if (!ok) {
             reject_unit(d);
             return;

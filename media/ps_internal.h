@@ -16,10 +16,10 @@
 #include "media/ps_demux.h"
 #include "media/video_au.h"
 
-#define PS_HDR_MAX 1024              /* largest unit header kept (a PSM longer than this is skipped) */
-#define PS_NOT_PS_AFTER (64u * 1024) /* bytes without any pack or PES before input is called "not PS" */
-#define PS_MARKER_TRUST_AFTER 3      /* RTP markers confirmed by a new PTS before they end frames */
-#define PS_TIME_UNKNOWN INT64_MIN
+#define PS_HDR_MAX            1024         /* largest unit header kept (a PSM longer than this is skipped) */
+#define PS_NOT_PS_AFTER       (64u * 1024) /* bytes without any pack or PES before input is called "not PS" */
+#define PS_MARKER_TRUST_AFTER 3            /* RTP markers confirmed by a new PTS before they end frames */
+#define PS_TIME_UNKNOWN       INT64_MIN
 
 enum ps_state {
     PS_SCAN,    /* looking for 00 00 01 <stream id> */
@@ -43,8 +43,8 @@ struct ps_video {
     int64_t au_pts, au_dts;
     /* timing of the previous access unit, to date units whose PES carried no PTS */
     int64_t last_pts, last_dts, frame_duration;
-    bool pts_seen;  /* any video PES carried a PTS */
-    bool wait_pts;  /* after a loss: ignore PTS-less PES (continuations) until one with a PTS */
+    bool pts_seen; /* any video PES carried a PTS */
+    bool wait_pts; /* after a loss: ignore PTS-less PES (continuations) until one with a PTS */
     /* RTP marker (frame_end) evaluation */
     enum ps_marker_trust marker_trust;
     uint32_t marker_confirmations;
@@ -63,7 +63,7 @@ struct ps_audio {
     /* PES timing */
     bool pes_has_pts;
     int64_t pes_pts;
-    uint32_t pes_len;  /* payload bytes of the current PES, 0 when unbounded */
+    uint32_t pes_len; /* payload bytes of the current PES, 0 when unbounded */
     int64_t next_pts; /* extrapolated start of the next frame */
     /* the frame being built */
     struct gbuf *buf;
@@ -84,18 +84,18 @@ struct ps_demux {
     struct ps_demux_stats stats;
 
     enum ps_state state;
-    bool resyncing;            /* position unknown: accept only validated pack/PES headers */
-    uint32_t sync_window;      /* last bytes seen while scanning */
-    bool resync_pending;       /* garbage was skipped: count a resync when a header passes */
-    uint64_t scan_bytes;       /* bytes consumed by the current scan */
-    uint64_t scan_garbage;     /* of which neither 0x00 nor 0xFF (stuffing) */
-    uint8_t hdr[PS_HDR_MAX];   /* unit header, from its 00 00 01 */
+    bool resyncing;          /* position unknown: accept only validated pack/PES headers */
+    uint32_t sync_window;    /* last bytes seen while scanning */
+    bool resync_pending;     /* garbage was skipped: count a resync when a header passes */
+    uint64_t scan_bytes;     /* bytes consumed by the current scan */
+    uint64_t scan_garbage;   /* of which neither 0x00 nor 0xFF (stuffing) */
+    uint8_t hdr[PS_HDR_MAX]; /* unit header, from its 00 00 01 */
     uint32_t hdr_len, hdr_need;
-    uint32_t remaining;        /* PS_SKIP / bounded PS_PAYLOAD */
-    bool unbounded;            /* PS_PAYLOAD with PES_packet_length 0 */
-    uint8_t held;              /* unbounded payload: trailing bytes held back as a possible 00 00 01 */
-    uint8_t target;            /* PS_PAYLOAD: where payload bytes go (enum payload_target in ps_demux.c) */
-    bool skip_counts;          /* PS_SKIP: count the skipped bytes in stats.bytes_skipped */
+    uint32_t remaining; /* PS_SKIP / bounded PS_PAYLOAD */
+    bool unbounded;     /* PS_PAYLOAD with PES_packet_length 0 */
+    uint8_t held;       /* unbounded payload: trailing bytes held back as a possible 00 00 01 */
+    uint8_t target;     /* PS_PAYLOAD: where payload bytes go (enum payload_target in ps_demux.c) */
+    bool skip_counts;   /* PS_SKIP: count the skipped bytes in stats.bytes_skipped */
 
     uint8_t psm_stream_type[64]; /* by stream_id - 0xC0; 0 = no PSM entry */
     bool psm_seen;

@@ -29,7 +29,7 @@
 /* The largest PES payload: PES_packet_length is 16 bits and covers 3 flag bytes + 10 PTS/DTS bytes. */
 #define PS_MUX_PES_PAYLOAD_LIMIT   65522
 #define PS_MUX_PES_PAYLOAD_DEFAULT 65500
-/* Bytes of PS overhead around a frame, not counting the PES headers (pack + system header + PSM). */
+/* Size of the MPEG-2 pack header the muxer writes (no stuffing). */
 #define PS_MUX_PACK_HEADER_LEN 14
 
 /* When the system header and the program stream map are written. */
@@ -73,8 +73,10 @@ struct ps_mux;
 struct ps_mux *ps_mux_create(const struct ps_mux_config *cfg);
 void ps_mux_destroy(struct ps_mux *m);
 
-/* Writes one frame. Returns 0, -EINVAL (codec not in the config, or malformed frame_layout data), or the
- * writer's error. In an audio-only stream the system header and PSM are repeated once per second. */
+/* Writes one frame. Returns 0, -EINVAL (codec not in the config, or malformed frame_layout data: nothing
+ * written), or the writer's error (the frame is cut short). After any error the mux state is as before the
+ * call, so the frame may be written again (e.g. a PSM still comes first). In an audio-only stream the system
+ * header and PSM are repeated once per second. */
 int ps_mux_write(struct ps_mux *m, const struct ps_mux_frame *f, ps_mux_write_fn write, void *arg);
 
 /* Writes one frame into out[0..cap). Returns 0 with *out_len set, -ENOSPC when cap is too small (nothing

@@ -17,8 +17,8 @@
 
 #include <string.h>
 
-#define DEFAULT_FRAME_DURATION 3600 /* 25 fps at 90 kHz, until the stream shows its own */
-#define MAX_FRAME_DURATION 90000    /* a longer gap is a discontinuity, not a frame rate */
+#define DEFAULT_FRAME_DURATION 3600  /* 25 fps at 90 kHz, until the stream shows its own */
+#define MAX_FRAME_DURATION     90000 /* a longer gap is a discontinuity, not a frame rate */
 
 void ps_video_init(struct ps_demux *d)
 {

@@ -35,11 +35,23 @@ bool video_au_pending(const struct video_au *au)
 static bool h264_profile_known(uint8_t profile_idc)
 {
     switch (profile_idc) {
-    case 66: case 77: case 88: case 100: case 110: case 122: case 244: case 44:
-    case 83: case 86: case 118: case 128: case 138: case 139: case 134: case 135:
-        return true;
-    default:
-        return false;
+    case 66:
+    case 77:
+    case 88:
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135: return true;
+    default: return false;
     }
 }
 

@@ -351,8 +351,8 @@ int amf0_object_get(const struct amf0_value *obj, const char *name, struct amf0_
     size_t want = strlen(name);
     struct amf0_reader r;
     amf0_reader_init(&r, obj->body, obj->body_len);
-    const uint8_t *key;
-    uint16_t key_len;
+    const uint8_t *key = NULL;
+    uint16_t key_len = 0;
     int rc;
     while ((rc = amf0_object_next(&r, &key, &key_len, out)) == 1) {
         if (key_len == want && memcmp(key, name, want) == 0) return 0;

@@ -324,9 +324,10 @@ static int build_metadata(const struct media_track *video, const struct media_tr
     return 0;
 }
 
-int flv_metadata(const struct media_track *video, const struct media_track *audio, struct flv_tag *tag)
+int flv_metadata(const struct media_track *video, const struct media_track *audio, enum flv_hevc_mode mode,
+                 struct flv_tag *tag)
 {
     /* No mode argument in this call: HEVC is announced the default (enhanced) way. Players take the codec
      * from the video tags themselves, so a legacy-12 stream with this metadata still plays. */
-    return build_metadata(video, audio, FLV_HEVC_ENHANCED, tag);
+    return build_metadata(video, audio, mode, tag);
 }

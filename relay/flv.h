@@ -46,7 +46,8 @@ int flv_video_sequence_header(const struct media_track *video, uint32_t ts_ms, e
 int flv_audio_sequence_header(const struct media_track *audio, uint32_t ts_ms, struct flv_tag *tag);
 /* onMetaData script tag (width, height, framerate, videocodecid, audiocodecid, audiosamplerate, ...).
  * Either track may be NULL. */
-int flv_metadata(const struct media_track *video, const struct media_track *audio, struct flv_tag *tag);
+int flv_metadata(const struct media_track *video, const struct media_track *audio, enum flv_hevc_mode mode,
+                 struct flv_tag *tag);
 
 static inline void flv_tag_release(struct flv_tag *t)
 {

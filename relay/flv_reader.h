@@ -6,7 +6,8 @@
  * receive FLV (RTMP publish). Shaped like the other parsers of the project: bytes in (any split, one byte at
  * a time if need be), one callback per complete tag out, no I/O, no threads. A tag that arrives whole inside
  * one input chunk is passed to the callback in place; only a tag split across chunks is assembled in the
- * reader's own buffer, which grows (amortised, never past max_tag_size) and is reused.
+ * reader's own buffer, which grows with the bytes that actually arrived (doubling, never past max_tag_size)
+ * and is reused for every later tag.
  */
 #ifndef GB_RELAY_FLV_READER_H
 #define GB_RELAY_FLV_READER_H

@@ -102,7 +102,7 @@ static void start_viewer(struct live *l, struct viewer *v)
 static void rebuild_metadata(struct live *l)
 {
     flv_tag_release(&l->meta);
-    flv_metadata(l->has_video ? &l->video : NULL, l->has_audio ? &l->audio : NULL, &l->meta);
+    flv_metadata(l->has_video ? &l->video : NULL, l->has_audio ? &l->audio : NULL, hevc_mode(), &l->meta);
 }
 
 static void broadcast(struct live *l, const struct flv_tag *t)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
   libre-dev libuv1-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   check libsqlite3-dev libxml2-dev libjansson-dev libhttp-parser-dev)
-RUN_PKGS=(libre1 libuv1 libavformat59 libavcodec59 libavutil57 libswresample4 libsqlite3-0 libxml2
+RUN_PKGS=(libre0 libuv1 libavformat59 libavcodec59 libavutil57 libswresample4 libsqlite3-0 libxml2
   libjansson4 libhttp-parser2.9 ca-certificates)
 TEST_PKGS=(ffmpeg sip-tester sipsak python3 curl procps iproute2 chromium nodejs)
 

@@ -39,8 +39,8 @@ enum gbid_class {
     GBID_CLASS_DEVICE,     /* 111-130: DVR, NVR, encoder... (registers, owns channels) */
     GBID_CLASS_PERIPHERAL, /* 131-199: camera, IPC, alarm in/out (the channels) */
     GBID_CLASS_PLATFORM,   /* 200-214, 217-299: servers and platforms */
-    GBID_CLASS_GROUP, /* 215 business group, 216 virtual organisation (catalog tree nodes, not playable) */
-    GBID_CLASS_USER,  /* 300-499: centre and terminal users */
+    GBID_CLASS_GROUP,      /* 215 business group, 216 virtual organisation (catalog tree nodes) */
+    GBID_CLASS_USER,       /* 300-499: centre and terminal users */
 };
 
 /* True when `id` is exactly 20 ASCII digits followed by NUL. NULL is not valid. */
@@ -53,8 +53,7 @@ enum gbid_class gbid_type_class(int type_code);
 /* True for the type codes that carry video a viewer can ask for (cameras, IPCs, and the DVR/NVR/encoder
  * devices themselves, which some single-channel devices expose as their only channel). */
 bool gbid_type_has_video(int type_code);
-/* First 10 digits of a valid ID into out (NUL-terminated); returns false (out = "") when the ID is invalid.
- */
+/* First 10 digits of a valid ID into out (NUL-terminated); false (and out = "") for an invalid ID. */
 bool gbid_domain(const char *id, char out[GBID_DOMAIN_LEN + 1]);
 
 /* ---- SSRC: "D PPPPP SSSS" = digit 1: 0 live / 1 playback or download; digits 2-6: digits 4-8 of the domain;
@@ -69,8 +68,7 @@ uint32_t gb_ssrc_make(bool playback, const char *domain, uint32_t seq, char out[
 /* Parses SSRC text as found in `y=` (1 to 10 decimal digits, surrounding spaces allowed) into the RTP SSRC:
  * "0200001234" -> 200001234. False on anything else or a value above UINT32_MAX. */
 bool gb_ssrc_parse(const char *text, size_t len, uint32_t *out);
-/* The 10-digit text of an RTP SSRC ("%010u"). Values above 9999999999 cannot occur (UINT32_MAX has 10
- * digits). */
+/* The 10-digit text of an RTP SSRC ("%010u"); every uint32 fits (UINT32_MAX has 10 digits). */
 void gb_ssrc_format(uint32_t ssrc, char out[GB_SSRC_LEN + 1]);
 static inline bool gb_ssrc_is_playback(uint32_t ssrc)
 {

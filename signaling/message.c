@@ -40,7 +40,7 @@ static void device_seen(struct device *dev, struct sip_endpoint *ep, const struc
     }
     dev->ep = ep;
     device_set_tcp_conn(dev, msg->tp == SIP_TRANSP_TCP ? msg->sock : NULL);
-    dev->last_seen_mono = tmr_jiffies();
+    dev->last_seen_mono = clock_mono_ms();
 }
 
 static bool registration_valid(const struct device *dev)
@@ -55,7 +55,7 @@ static void handle_keepalive(struct sip_endpoint *ep, const struct sip_msg *msg,
         static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 5);
         sig_count(SC_KEEPALIVE_UNKNOWN);
         char src[64];
-        if (log_ratelimit_ok(&rl, tmr_jiffies()))
+        if (log_ratelimit_ok(&rl, clock_mono_ms()))
             log_info(LOG_MOD, "keepalive from %s device %s at %s refused (404): it must register",
                      dev ? "unregistered" : "unknown", id, sig_addr_str(&msg->src, src, sizeof(src)));
         sig_reply(ep, msg, 404, "Not Found (register first)", NULL);
@@ -94,7 +94,7 @@ void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
     if (err) {
         sig_count(SC_BAD_BODY);
         char src[64];
-        if (log_ratelimit_ok(&rl, tmr_jiffies()))
+        if (log_ratelimit_ok(&rl, clock_mono_ms()))
             log_warn(LOG_MOD, "MESSAGE from %s at %s: body of %zu bytes refused: %s", id,
                      sig_addr_str(&msg->src, src, sizeof(src)), len, strerror(err));
         sig_reply(ep, msg, 400, "Bad Request (MANSCDP body)", NULL);
@@ -117,7 +117,7 @@ void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
     } else {
         if (!cmdtype_known(cmd)) {
             sig_count(SC_UNKNOWN_CMDTYPE);
-            if (log_ratelimit_ok(&rl, tmr_jiffies()))
+            if (log_ratelimit_ok(&rl, clock_mono_ms()))
                 log_info(LOG_MOD, "MESSAGE from %s: %s %s ignored", id, manscdp_root_name(manscdp_root(m)), cmd);
         }
         sig_reply(ep, msg, 200, "OK", NULL);

@@ -21,6 +21,7 @@
 #include "signaling/storage.h"
 
 #define BODY_MAX 2048
+#define CATALOG_REPEAT_WINDOW_MS 64000 /* how long a finished catalog's SN is remembered (2 x Timer F) */
 
 struct pending {
     struct le le;
@@ -82,7 +83,7 @@ static void txn_response(int err, const struct sip_msg *msg, void *arg)
         struct device *dev = registry_find(ctx->device_id);
         if (sig && why != ECONNABORTED) {
             static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 10);
-            if (log_ratelimit_ok(&rl, tmr_jiffies()))
+            if (log_ratelimit_ok(&rl, clock_mono_ms()))
                 log_warn(LOG_MOD, "%s query to %s failed: %s", ctx->cmdtype, ctx->device_id,
                          err ? strerror(err) : "error response");
         }
@@ -128,7 +129,7 @@ int query_device_info(struct device *dev)
 
 int query_catalog(struct device *dev)
 {
-    uint64_t now = tmr_jiffies();
+    uint64_t now = clock_mono_ms();
     if (dev->assembly && now - dev->assembly->updated_ms < (uint64_t)sig->cfg.sip.catalog_timeout_s * 1000)
         return EALREADY;
     uint32_t sn;
@@ -161,7 +162,7 @@ int query_device_status(struct device *dev, query_done_fn done, void *arg)
     strcpy(p->device_id, dev->id);
     strcpy(p->cmdtype, "DeviceStatus");
     p->sn = sn;
-    p->deadline_mono = tmr_jiffies() + (uint64_t)sig->cfg.sip.query_timeout_s * 1000;
+    p->deadline_mono = clock_mono_ms() + (uint64_t)sig->cfg.sip.query_timeout_s * 1000;
     p->done = done;
     p->arg = arg;
     list_append(&pendings, &p->le, p);
@@ -173,6 +174,8 @@ int query_device_status(struct device *dev, query_done_fn done, void *arg)
 static void catalog_finish(struct device *dev, bool complete)
 {
     struct catalog_assembly *a = dev->assembly;
+    dev->catalog_done_sn = a->sn;
+    dev->catalog_done_mono = clock_mono_ms();
     size_t n;
     uint32_t messages = a->messages;
     int64_t sum_num = a->sum_num;
@@ -197,17 +200,19 @@ static void catalog_finish(struct device *dev, bool complete)
         log_warn(LOG_MOD, "device %s: catalog timed out with %zu of %lld items (%u messages); kept", dev->id, n,
                  (long long)sum_num, messages);
     if (sig->cfg.sip.catalog_interval_s > 0)
-        dev->catalog_due_mono = tmr_jiffies() + (uint64_t)sig->cfg.sip.catalog_interval_s * 1000;
+        dev->catalog_due_mono = clock_mono_ms() + (uint64_t)sig->cfg.sip.catalog_interval_s * 1000;
 }
 
 static void handle_catalog(struct device *dev, const struct manscdp_msg *m)
 {
     struct manscdp_catalog cat;
     if (manscdp_decode_catalog(m, &cat)) return;
-    uint64_t now = tmr_jiffies();
+    uint64_t now = clock_mono_ms();
     if (!dev->assembly) { /* unsolicited, or after the timeout: start a new answer */
         uint32_t sn = 0;
         manscdp_sn(m, &sn);
+        /* replies are stateless, so a MESSAGE retransmitted after its answer completed comes in again */
+        if (sn == dev->catalog_done_sn && now - dev->catalog_done_mono < CATALOG_REPEAT_WINDOW_MS) return;
         dev->assembly = catalog_assembly_create(sn, SIG_MAX_CHANNELS, now);
         if (!dev->assembly) return;
     }

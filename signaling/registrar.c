@@ -25,7 +25,7 @@
 
 static uint32_t now_s(void)
 {
-    return (uint32_t)(tmr_jiffies() / 1000);
+    return (uint32_t)(clock_mono_ms() / 1000);
 }
 
 static void challenge(struct sip_endpoint *ep, const struct sip_msg *msg, bool stale)
@@ -90,7 +90,7 @@ static bool authenticate(struct sip_endpoint *ep, const struct sip_msg *msg, con
         auth_ban_success(sig->bans, ipkey);
         return true;
     }
-    uint64_t now = tmr_jiffies();
+    uint64_t now = clock_mono_ms();
     char src[64];
     sig_addr_str(&msg->src, src, sizeof(src));
     bool banned = auth_ban_failure(sig->bans, idkey, now);
@@ -142,7 +142,7 @@ static void accept_registration(struct sip_endpoint *ep, const struct sip_msg *m
     dev->registered = true;
     dev->registered_at = now;
     dev->expires_at = now + (uint64_t)expires * 1000;
-    dev->last_seen_mono = tmr_jiffies();
+    dev->last_seen_mono = clock_mono_ms();
 
     char headers[256], date[40];
     const struct sip_hdr *contact = sip_msg_hdr(msg, SIP_HDR_CONTACT);
@@ -180,7 +180,7 @@ void registrar_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
     snprintf(idkey, sizeof(idkey), "id:%s", id);
     re_snprintf(ipkey, sizeof(ipkey), "ip:%j", &msg->src);
 
-    uint64_t now = tmr_jiffies();
+    uint64_t now = clock_mono_ms();
     if (auth_ban_is_banned(sig->bans, idkey, now) || auth_ban_is_banned(sig->bans, ipkey, now)) {
         sig_count(SC_BANNED);
         sig_reply(ep, msg, 403, "Forbidden (banned)", NULL);

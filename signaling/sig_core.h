@@ -81,7 +81,7 @@ uint32_t sig_next_sn(void);
 /* ---- sip_endpoint.c ---- */
 int endpoints_open(void);
 void endpoints_close(void);
-/* Answers msg (statefully: retransmissions are absorbed) to its source address; `headers` are extra header
+/* Answers msg (statelessly: a retransmission is handled again) to its source address; `headers` are extra header
  * lines each ending in CRLF, or NULL. Content-Length: 0 is added. */
 int sig_reply(struct sip_endpoint *ep, const struct sip_msg *msg, uint16_t scode, const char *reason,
               const char *headers);

@@ -80,7 +80,7 @@ static bool sweep_device(struct device *dev, void *arg)
 static void sweep_handler(void *arg)
 {
     (void)arg;
-    struct sweep_ctx c = {tmr_jiffies(), clock_wall_ms()};
+    struct sweep_ctx c = {clock_mono_ms(), clock_wall_ms()};
     registry_foreach(sweep_device, &c);
     query_sweep(c.mono);
     tmr_start(&sig->sweep_tmr, SIG_SWEEP_MS, sweep_handler, NULL);
@@ -206,7 +206,7 @@ void signaling_metrics(void (*emit)(void *arg, const char *name, double value), 
     emit(arg, "gbgate_devices", (double)registry_count());
     emit(arg, "gbgate_devices_online", (double)registry_count_online());
     emit(arg, "gbgate_channels", (double)registry_count_channels());
-    emit(arg, "gbgate_sip_banned_keys", (double)auth_ban_count_banned(sig->bans, tmr_jiffies()));
+    emit(arg, "gbgate_sip_banned_keys", (double)auth_ban_count_banned(sig->bans, clock_mono_ms()));
 }
 
 /* ---- lookup ---- */

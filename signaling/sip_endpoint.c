@@ -8,6 +8,10 @@
  * delivers a UDP datagram cut at its receive buffer as if it were whole), then REGISTER goes to the registrar
  * and MESSAGE to message.c. Replies are built here rather than with sip_treplyf() so that they go to the
  * source address and port even when the device did not ask for rport (NAT), always with Content-Length.
+ * Replies are stateless: a retransmitted request is simply handled again (everything here is idempotent:
+ * registrations, keepalives, catalog items de-duplicated by ID). A libre server transaction would keep a
+ * 32 s timer per request, and libre inserts timers into one sorted list by walking it: with thousands of
+ * devices registering at once that walk dominated the CPU.
  *
  * UDP receive size: libre reads datagrams into 8 KiB unless told otherwise on the socket, which is only
  * reachable from a received message. Each endpoint therefore sends itself one probe datagram at start; the
@@ -19,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "signaling/sig_core.h"
 #include "version.h"
@@ -116,7 +121,7 @@ int sig_reply(struct sip_endpoint *ep, const struct sip_msg *msg, uint16_t scode
                        headers ? headers : "");
     if (!err) {
         mb->pos = 0;
-        err = sip_strans_reply(NULL, ep->sip, msg, &msg->src, scode, mb);
+        err = sip_send(ep->sip, msg->sock, msg->tp, &msg->src, mb);
     }
     mem_deref(mb);
     return err;
@@ -174,7 +179,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
         static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 5);
         sig_count(SC_BAD_SIP);
         char src[64];
-        if (log_ratelimit_ok(&rl, tmr_jiffies()))
+        if (log_ratelimit_ok(&rl, clock_mono_ms()))
             log_warn(LOG_MOD, "%.*s from %s: bad Content-Length \"%.*s\" (%zu body bytes received)",
                      (int)msg->met.l, msg->met.p, sig_addr_str(&msg->src, src, sizeof(src)), (int)msg->clen.l,
                      msg->clen.p, mbuf_get_left(msg->mb));

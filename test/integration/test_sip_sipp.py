@@ -20,8 +20,8 @@ def devices(gw):
 def sipp(gw, scenario, dev_id, password, transport):
     inf = os.path.join(gw.dir, f"users-{dev_id}.csv")
     with open(inf, "w") as f:
-        f.write(f"SEQUENTIAL\n{dev_id};34020000002000000001;3402000000;{password}\n")
-    cmd = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), "-inf", inf, "-m", "1", "-t", transport,
+        f.write(f"SEQUENTIAL\n{dev_id};34020000002000000001;3402000000\n")
+    cmd = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), "-inf", inf, "-au", dev_id, "-ap", password, "-m", "1", "-t", transport,
            "-i", "127.0.0.1", "-p", str(gbtest.free_port()), "-timeout", "30s", "-timeout_error", "-nostdin",
            "-trace_err", "-error_file", os.path.join(gw.dir, f"sipp-{dev_id}-errors.log"),
            f"127.0.0.1:{gw.sip_port}"]

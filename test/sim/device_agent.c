@@ -350,16 +350,18 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 {
     struct sim_device *dev = arg;
     if (pl_strcmp(&msg->met, "MESSAGE")) {
-        if (pl_strcmp(&msg->met, "ACK")) (void)sip_treply(NULL, dev->sip, msg, 501, "Not Implemented");
+        if (pl_strcmp(&msg->met, "ACK")) (void)sip_reply(dev->sip, msg, 501, "Not Implemented");
         return true;
     }
     struct manscdp_msg *q = NULL;
     size_t len = mbuf_get_left(msg->mb);
     if (manscdp_parse(mbuf_buf(msg->mb), len, &q)) {
-        (void)sip_treply(NULL, dev->sip, msg, 400, "Bad Request");
+        (void)sip_reply(dev->sip, msg, 400, "Bad Request");
         return true;
     }
-    (void)sip_treply(NULL, dev->sip, msg, 200, "OK");
+    /* Stateless, like the gateway: no 32 s server transaction per query (see signaling/sip_endpoint.c). A
+     * retransmitted query is answered again; the gateway ignores the repeat. */
+    (void)sip_reply(dev->sip, msg, 200, "OK");
     if (manscdp_root(q) == MANSCDP_QUERY) answer_query(dev, q);
     manscdp_free(q);
     return true;

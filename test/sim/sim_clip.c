@@ -136,7 +136,11 @@ static int clip_from_es(const struct sim_options *o, struct sim_clip *c, const s
                         const struct sim_input *a)
 {
     struct ps_mux *mux = mux_for(o);
-    if (!mux) return -EINVAL;
+    if (!mux) {
+        fprintf(stderr, "gbsim send: cannot mux %s + %s into PS\n", codec_name(o->vcodec),
+                codec_name(o->acodec));
+        return -EINVAL;
+    }
     /* one pass lasts as long as the video (audio cut to it), or the audio when there is no video */
     if (v->count) {
         c->period = (int64_t)((double)v->count * SIM_CLOCK_HZ / o->fps + 0.5);
@@ -202,11 +206,12 @@ int sim_clip_build(const struct sim_options *o, struct sim_clip *c)
     }
     sim_input_free(&v);
     sim_input_free(&a);
-    if (!err && !c->packet_count) err = -EINVAL;
-    if (!err) err = sim_clip_index_timestamps(c);
-    if (err) {
-        if (err == -EINVAL || err == -E2BIG) fputs("gbsim send: nothing to send from these inputs\n", stderr);
-        sim_clip_free(c);
+    if (!err && !c->packet_count) {
+        fputs("gbsim send: nothing to send from these inputs\n", stderr);
+        err = -EINVAL;
     }
+    if (!err) err = sim_clip_index_timestamps(c);
+    if (err == -E2BIG) fputs("gbsim send: a packet would exceed 65535 bytes\n", stderr);
+    if (err) sim_clip_free(c);
     return err;
 }

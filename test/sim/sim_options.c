@@ -275,7 +275,7 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
     o->speed = 1;
     o->seed = 1;
     bool transport_given = false;
-    uint64_t u;
+    uint64_t u = 0;
     int e = 0, v = 0, opt;
     optind = 1;
     while (!e && (opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -365,6 +365,10 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
     }
     if (!e && optind < argc) {
         fprintf(stderr, "gbsim send: unexpected argument '%s'\n", argv[optind]);
+        e = -EINVAL;
+    }
+    if (!e && o->loop && o->speed == 0 && o->duration_s == 0) {
+        fputs("gbsim send: --loop with --speed 0 never ends: give --duration\n", stderr);
         e = -EINVAL;
     }
     if (!e) e = check_inputs(o);

@@ -290,9 +290,12 @@ static void run_loop(struct sender *x, int64_t deadline)
         int64_t now = mono_ns();
         if (now >= deadline) break;
         if (x->waiting) accept_waiting(x, now);
-        while (x->heap_len && x->streams[x->heap[0]].due_ns <= now && !sim_stop_requested) {
+        /* the clock is read again after every frame: with --speed 0 (or a sender that fell behind) frames are
+         * always due, and the deadline and the signals must still end the run */
+        while (x->heap_len && x->streams[x->heap[0]].due_ns <= now && now < deadline && !sim_stop_requested) {
             struct stream *s = &x->streams[heap_pop(x)];
             if (stream_step(x, s)) heap_push(x, s->index);
+            now = mono_ns();
         }
         bool backlog = x->o->transport == SIM_TRANSPORT_TCP || x->o->transport == SIM_TRANSPORT_TCP_LISTEN
                            ? flush_pending(x)

@@ -69,8 +69,8 @@ static inline void psb_pack(struct psb *b, uint64_t scr, unsigned stuffing)
 
 static inline void psb_system_header(struct psb *b)
 {
-    static const uint8_t sh[] = {0x00, 0x00, 0x01, 0xbb, 0x00, 0x0c, 0x80, 0x1e, 0xff, 0xfe, 0xe1,
-                                 0x7f, 0xe0, 0xe0, 0xe8, 0xc0, 0xc0, 0x20};
+    static const uint8_t sh[] = {0x00, 0x00, 0x01, 0xbb, 0x00, 0x0c, 0x80, 0x1e, 0xff,
+                                 0xfe, 0xe1, 0x7f, 0xe0, 0xe0, 0xe8, 0xc0, 0xc0, 0x20};
     psb_put(b, sh, sizeof sh);
 }
 
@@ -93,15 +93,15 @@ struct psb_psm_entry {
 enum psb_psm_flaw {
     PSM_OK = 0,
     PSM_BAD_CRC = 1,
-    PSM_SHORT_MAP_LENGTH = 2,  /* elementary_stream_map_length too small (the real Audio_G711_PS2 flaw) */
-    PSM_LONG_INFO_LENGTH = 4,  /* the last entry's es_info_length overruns the map */
-    PSM_NO_CRC = 8,            /* no CRC_32 at all (lengths consistent without it) */
+    PSM_SHORT_MAP_LENGTH = 2, /* elementary_stream_map_length too small (the real Audio_G711_PS2 flaw) */
+    PSM_LONG_INFO_LENGTH = 4, /* the last entry's es_info_length overruns the map */
+    PSM_NO_CRC = 8,           /* no CRC_32 at all (lengths consistent without it) */
 };
 
 static inline void psb_psm(struct psb *b, const struct psb_psm_entry *e, size_t n, unsigned flaws)
 {
-    static const uint8_t program_descriptor[] = {0x40, 0x0e, 'H', 'K', 0x01, 0x00, 0x13, 0x67, 0x2b,
-                                                 0x8b, 0xb3, 0x87, 0x00, 0xff, 0xff, 0xff};
+    static const uint8_t program_descriptor[] = {0x40, 0x0e, 'H',  'K',  0x01, 0x00, 0x13, 0x67,
+                                                 0x2b, 0x8b, 0xb3, 0x87, 0x00, 0xff, 0xff, 0xff};
     size_t start = b->len;
     psb_put(b, "\x00\x00\x01\xbc\x00\x00", 6);
     psb_u8(b, 0xe0);
@@ -144,8 +144,8 @@ static inline void psb_timestamp(struct psb *b, unsigned prefix, uint64_t ts)
 #define PSB_NO_TS UINT64_MAX
 
 /* MPEG-2 PES. unbounded: PES_packet_length 0. stuffing: 0xFF bytes in the header. */
-static inline void psb_pes(struct psb *b, uint8_t id, uint64_t pts, uint64_t dts, const void *payload, size_t n,
-                           bool unbounded, unsigned stuffing)
+static inline void psb_pes(struct psb *b, uint8_t id, uint64_t pts, uint64_t dts, const void *payload,
+                           size_t n, bool unbounded, unsigned stuffing)
 {
     unsigned hdl = (pts != PSB_NO_TS ? 5 : 0) + (dts != PSB_NO_TS ? 5 : 0) + stuffing;
     size_t len = 3 + hdl + n;
@@ -164,11 +164,13 @@ static inline void psb_pes(struct psb *b, uint8_t id, uint64_t pts, uint64_t dts
 
 /* ---- elementary stream generators ---- */
 
-static const uint8_t test_h264_sps[] = {0x67, 0x4d, 0x00, 0x1e, 0x9d, 0xa8, 0x2c, 0x04, 0x9a, 0x6e, 0x02, 0x02,
-                                        0x02, 0x80, 0x00, 0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x42};
+static const uint8_t test_h264_sps[] = {0x67, 0x4d, 0x00, 0x1e, 0x9d, 0xa8, 0x2c, 0x04,
+                                        0x9a, 0x6e, 0x02, 0x02, 0x02, 0x80, 0x00, 0x00,
+                                        0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x42};
 static const uint8_t test_h264_pps[] = {0x68, 0xee, 0x3c, 0x80};
-static const uint8_t test_h265_vps[] = {0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00,
-                                        0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x3f, 0x95, 0x98, 0x09};
+static const uint8_t test_h265_vps[] = {0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60,
+                                        0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03,
+                                        0x00, 0x00, 0x03, 0x00, 0x3f, 0x95, 0x98, 0x09};
 static const uint8_t test_h265_sps[] = {0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00,
                                         0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x3f, 0xa0, 0x05, 0x02, 0x01,
                                         0x69, 0x65, 0x95, 0x9a, 0x49, 0x32, 0xbc, 0x05, 0xa0, 0x20, 0x00,
@@ -212,7 +214,8 @@ static inline void es_slice(struct psb *es, struct psb *want, const uint8_t *hea
 }
 
 /* An H.264 access unit: [AUD] [SPS PPS when key] slice (IDR or P). */
-static inline void es_h264_au(struct psb *es, struct psb *want, bool key, bool aud, size_t body, unsigned *seed)
+static inline void es_h264_au(struct psb *es, struct psb *want, bool key, bool aud, size_t body,
+                              unsigned *seed)
 {
     if (aud) es_nal(es, NULL, (const uint8_t *)"\x09\xf0", 2);
     if (key) {
@@ -223,7 +226,8 @@ static inline void es_h264_au(struct psb *es, struct psb *want, bool key, bool a
 }
 
 /* An H.265 access unit: [AUD] [VPS SPS PPS when key] slice (IDR_W_RADL or TRAIL_R). */
-static inline void es_h265_au(struct psb *es, struct psb *want, bool key, bool aud, size_t body, unsigned *seed)
+static inline void es_h265_au(struct psb *es, struct psb *want, bool key, bool aud, size_t body,
+                              unsigned *seed)
 {
     if (aud) es_nal(es, NULL, (const uint8_t *)"\x46\x01\x50", 3);
     if (key) {
@@ -240,6 +244,7 @@ struct got_frame {
     enum codec_id codec;
     int64_t pts, dts;
     bool key, has_params, at_marker;
+    int piece; /* collector.piece when the frame came out */
     uint32_t len;
     uint8_t *data; /* copy of the payload when the collector keeps data */
 };
@@ -247,6 +252,7 @@ struct got_frame {
 struct collector {
     bool keep_data;
     bool in_marker_call; /* set by the test around a ps_demux_input(..., true) */
+    int piece;           /* set by the test: which input piece is being fed */
     struct got_frame *frames;
     size_t n, cap;
     size_t video, audio, keys;
@@ -268,11 +274,13 @@ static inline void check_frame_layout(const struct media_frame *f)
     uint32_t pos = 0;
     while (pos < f->len) {
         ck_assert_uint_le(pos + 4, f->len);
-        uint32_t n = ((uint32_t)p[pos] << 24) | ((uint32_t)p[pos + 1] << 16) | ((uint32_t)p[pos + 2] << 8) | p[pos + 3];
+        uint32_t n = ((uint32_t)p[pos] << 24) | ((uint32_t)p[pos + 1] << 16) | ((uint32_t)p[pos + 2] << 8) |
+                     p[pos + 3];
         ck_assert_uint_gt(n, 0);
         ck_assert_uint_le(n, f->len - pos - 4);
         uint8_t h = p[pos + 4];
-        ck_assert(f->codec == CODEC_H264 ? h264_nal_type(h) != H264_NAL_AUD : h265_nal_type(h) != H265_NAL_AUD);
+        ck_assert(f->codec == CODEC_H264 ? h264_nal_type(h) != H264_NAL_AUD
+                                         : h265_nal_type(h) != H265_NAL_AUD);
         ck_assert_uint_ne(p[pos + 4 + n - 1], 0); /* trailing zeros trimmed */
         pos += 4 + n;
     }
@@ -294,6 +302,7 @@ static inline void collector_on_frame(void *arg, struct media_frame *f)
     g->key = f->key;
     g->has_params = f->has_params;
     g->at_marker = c->in_marker_call;
+    g->piece = c->piece;
     g->len = f->len;
     const uint8_t *p = f->buf->data + f->off;
     if (c->keep_data) {

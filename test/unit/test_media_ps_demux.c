@@ -27,7 +27,8 @@ static uint8_t *load_sample(const char *name, size_t *len)
 }
 
 /* Feeds `len` bytes in pieces: piece == 0 means random sizes 1..max_random (seeded). */
-static void feed(struct ps_demux *d, const uint8_t *p, size_t len, size_t piece, unsigned seed, size_t max_random)
+static void feed(struct ps_demux *d, const uint8_t *p, size_t len, size_t piece, unsigned seed,
+                 size_t max_random)
 {
     srand(seed);
     for (size_t at = 0; at < len;) {
@@ -204,7 +205,8 @@ START_TEST(test_g711a_audio_only_bad_psm)
 END_TEST
 
 /* RTP payload of one record of the ZLMediaKit test_rtp format; false at the end. */
-static bool next_rtp(const uint8_t *f, size_t len, size_t *at, const uint8_t **payload, size_t *plen, bool *marker)
+static bool next_rtp(const uint8_t *f, size_t len, size_t *at, const uint8_t **payload, size_t *plen,
+                     bool *marker)
 {
     if (*at + 2 > len) return false;
     size_t n = ((size_t)f[*at] << 8) | f[*at + 1];

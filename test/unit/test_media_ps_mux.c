@@ -477,7 +477,8 @@ START_TEST(max_size_is_an_upper_bound)
     const size_t sizes[] = {0, 1, 1000, 65500, 65501, 131000, 131001, 250000};
     for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            if (cfgs[c].max_pes_payload == 1 && sizes[s] > 20000) continue; /* units[] is 64 long */
+            if (cfgs[c].max_pes_payload == 1 && sizes[s] > 20000)
+                continue; /* 10 bytes per payload byte: out[] */
             struct ps_mux *m = ps_mux_create(&cfgs[c]);
             size_t len = mux_one(m, cfgs[c].video, big, sizes[s], 0, 1, true);
             ck_assert_uint_le(len, ps_mux_max_size(m, sizes[s]));

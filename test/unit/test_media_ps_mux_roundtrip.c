@@ -76,8 +76,9 @@ static void clip_free(void)
 }
 
 /* 20 video frames (keyframes at 0 and 10, sizes up to 150 KB so PES splitting happens), and with an audio
- * codec one 40 ms G.711 frame (320 bytes) or AAC frame after each video frame. */
-static void clip_build(enum codec_id video, enum codec_id audio)
+ * codec one 40 ms G.711 frame (320 bytes) or AAC frame after each video frame. A small clip (keyframes just
+ * over one PES, other frames ~1 KB) keeps the byte-by-byte feeds fast. */
+static void clip_build_sized(enum codec_id video, enum codec_id audio, bool small)
 {
     clip_free();
     for (int i = 0; i < 20; i++) {
@@ -85,7 +86,9 @@ static void clip_build(enum codec_id video, enum codec_id audio)
         f->codec = video;
         f->pts = f->dts = 3600 * i;
         f->key = i % 10 == 0;
-        size_t size = i == 0 ? 150000 : i == 10 ? 70000 : 500 + 1000 * (size_t)i;
+        size_t size = f->key  ? (small || i ? 70000 : 150000)
+                      : small ? 200 + 50 * (size_t)i
+                              : 500 + 1000 * (size_t)i;
         if (video == CODEC_H264) {
             if (f->key) add_nal(f, h264_sps, sizeof h264_sps), add_nal(f, h264_pps, sizeof h264_pps);
             const uint8_t idr[] = {0x65, 0x88}, p[] = {0x41, 0x9a};
@@ -121,6 +124,11 @@ static void clip_build(enum codec_id video, enum codec_id audio)
         }
         a->annexb_len = alen;
     }
+}
+
+static void clip_build(enum codec_id video, enum codec_id audio)
+{
+    clip_build_sized(video, audio, false);
 }
 
 /* what came out of the demuxer */
@@ -231,6 +239,7 @@ START_TEST(h264_g711_default_all_feeds)
     struct ps_mux_config cfg = {.video = CODEC_H264, .audio = CODEC_G711A};
     roundtrip("h264+g711a", &cfg, FEED_WHOLE, false);
     roundtrip("h264+g711a", &cfg, FEED_RTP, false);
+    clip_build_sized(CODEC_H264, CODEC_G711A, true);
     roundtrip("h264+g711a", &cfg, FEED_BYTES, false);
     clip_free();
 }
@@ -253,7 +262,9 @@ START_TEST(sender_shapes)
     roundtrip("small_pes", &small_pes, FEED_RTP, false);
     struct ps_mux_config len_zero = {.video = CODEC_H264, .audio = CODEC_G711U, .video_pes_len_zero = true};
     roundtrip("len_zero", &len_zero, FEED_RTP, false);
+    clip_build_sized(CODEC_H264, CODEC_G711U, true);
     roundtrip("len_zero", &len_zero, FEED_BYTES, false);
+    clip_build(CODEC_H264, CODEC_G711U);
     struct ps_mux_config sparse = {.video = CODEC_H264, .audio = CODEC_G711U, .sparse_packs = true};
     roundtrip("sparse", &sparse, FEED_RTP, false);
     struct ps_mux_config first = {.video = CODEC_H264, .audio = CODEC_G711U, .psm = PS_MUX_PSM_FIRST};

@@ -322,7 +322,8 @@ START_TEST(test_steady_state_allocation)
     ck_assert_uint_gt(after.allocs - before.allocs, 1); /* grew from the 64 KiB first guess */
     for (int i = 0; i < 5; i++) {
         gbuf_pool_stats(&before);
-        for (size_t at = 0; at < big; at += 1400) video_au_feed(&au, es + at, big - at < 1400 ? big - at : 1400);
+        for (size_t at = 0; at < big; at += 1400)
+            video_au_feed(&au, es + at, big - at < 1400 ? big - at : 1400);
         ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
         media_frame_release(&f);
         gbuf_pool_stats(&after);
@@ -386,7 +387,8 @@ START_TEST(test_reference_stream_random_pieces)
     const uint8_t *p = payload(&f);
     size_t i = 0, pos = 0;
     while (pos + 4 <= f.len) {
-        size_t n = ((size_t)p[pos] << 24) | ((size_t)p[pos + 1] << 16) | ((size_t)p[pos + 2] << 8) | p[pos + 3];
+        size_t n =
+            ((size_t)p[pos] << 24) | ((size_t)p[pos + 1] << 16) | ((size_t)p[pos + 2] << 8) | p[pos + 3];
         pos += 4;
         ck_assert_uint_lt(i, count);
         ck_assert_uint_eq(n, lens[i]);

@@ -314,7 +314,7 @@ START_TEST(test_metadata)
     struct media_track a = {.codec = CODEC_AAC, .sample_rate = 44100, .channels = 2};
     struct flv_tag tag;
     struct amf0_value arr, s;
-    ck_assert_int_eq(flv_metadata(&v, &a, &tag), 0);
+    ck_assert_int_eq(flv_metadata(&v, &a, FLV_HEVC_ENHANCED, &tag), 0);
     ck_assert(tag.key);
     read_metadata(&tag, &arr);
     ck_assert_uint_eq(arr.count, 10);
@@ -335,7 +335,7 @@ START_TEST(test_metadata)
     /* HEVC, no frame rate, G.711 mono: 'hvc1' as a number, no framerate property */
     struct media_track h = {.codec = CODEC_H265, .width = 1920, .height = 1080};
     struct media_track g = {.codec = CODEC_G711A, .sample_rate = 8000, .channels = 1};
-    ck_assert_int_eq(flv_metadata(&h, &g, &tag), 0);
+    ck_assert_int_eq(flv_metadata(&h, &g, FLV_HEVC_ENHANCED, &tag), 0);
     read_metadata(&tag, &arr);
     ck_assert_uint_eq(arr.count, 9);
     ck_assert(meta_number(&arr, "videocodecid") == 1752589105.0); /* 0x68766331 */
@@ -346,7 +346,7 @@ START_TEST(test_metadata)
     flv_tag_release(&tag);
 
     /* audio only */
-    ck_assert_int_eq(flv_metadata(NULL, &g, &tag), 0);
+    ck_assert_int_eq(flv_metadata(NULL, &g, FLV_HEVC_ENHANCED, &tag), 0);
     read_metadata(&tag, &arr);
     ck_assert_uint_eq(arr.count, 6);
     ck_assert_int_eq(amf0_object_get(&arr, "width", &s), -ENOENT);

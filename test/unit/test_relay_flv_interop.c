@@ -4,7 +4,9 @@
  *  - our reader parses FFmpeg-written FLV (H.264 + AAC, G.711 A-law and mu-law, a real camera's H.264);
  *  - every tag our writer rebuilds from what the reader found (sequence headers from the decoded SPS/PPS/ASC,
  *    media tags from the payload + timestamps) is byte-identical to the tag FFmpeg wrote;
- *  - ffprobe reads a whole file made of our tags and counts every frame.
+ *  - ffprobe reads a whole file made of our tags and counts every frame;
+ *  - H.265 (which FFmpeg 5.1 cannot put in FLV): an x265 stream cut into access units goes through our writer
+ *    (enhanced and legacy-12) and our reader back to Annex-B, which FFmpeg decodes frame by frame.
  */
 #include <check.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "media/h26x.h"
 #include "relay/flv.h"
 #include "relay/flv_reader.h"
 #include "testutil.h"
@@ -286,9 +289,190 @@ START_TEST(test_camera_h264_identical)
 }
 END_TEST
 
+/* ---- H.265 round trip ---- */
+
+struct nal_list {
+    const uint8_t *nal[4096];
+    uint32_t len[4096];
+    int n;
+};
+
+/* Splits an Annex-B stream into NAL units (start codes removed). */
+static void split_annexb(const uint8_t *p, size_t len, struct nal_list *out)
+{
+    const uint8_t *end = p + len;
+    int sc;
+    const uint8_t *s = annexb_find_start_code(p, end, &sc);
+    out->n = 0;
+    while (s) {
+        const uint8_t *nal = s + sc;
+        int next_sc;
+        const uint8_t *next = annexb_find_start_code(nal, end, &next_sc);
+        const uint8_t *stop = next ? next : end;
+        ck_assert_int_lt(out->n, 4096);
+        out->nal[out->n] = nal;
+        out->len[out->n++] = (uint32_t)(stop - nal);
+        s = next;
+        sc = next_sc;
+    }
+}
+
+static bool h265_is_vcl(const uint8_t *nal)
+{
+    return h265_nal_type(nal[0]) < 32;
+}
+
+/* Writes an H.265 elementary stream as FLV (mode), one tag per access unit, 40 ms apart. Returns the AU
+ * count. */
+static int write_hevc_flv(const struct nal_list *nals, enum flv_hevc_mode mode, const char *path)
+{
+    struct media_track t = {.codec = CODEC_H265};
+    for (int i = 0; i < nals->n; i++) {
+        uint8_t type = h265_nal_type(nals->nal[i][0]);
+        uint8_t *dst = type == H265_NAL_VPS ? t.vps : type == H265_NAL_SPS ? t.sps : t.pps;
+        uint16_t *dst_len = type == H265_NAL_VPS   ? &t.vps_len
+                            : type == H265_NAL_SPS ? &t.sps_len
+                                                   : &t.pps_len;
+        if (type >= H265_NAL_VPS && type <= H265_NAL_PPS && !*dst_len) {
+            memcpy(dst, nals->nal[i], nals->len[i]);
+            *dst_len = (uint16_t)nals->len[i];
+        }
+    }
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t head[13];
+    flv_file_header(head, true, false);
+    fwrite(head, 1, sizeof head, f);
+    struct flv_tag tag;
+    ck_assert_int_eq(flv_video_sequence_header(&t, 0, mode, &tag), 0);
+    fwrite(tag.buf->data + tag.off, 1, tag.len, f);
+    flv_tag_release(&tag);
+
+    int aus = 0;
+    for (int i = 0; i < nals->n;) {
+        /* an access unit: everything up to the next parameter set / SEI / first slice after a VCL unit */
+        int j = i;
+        bool has_vcl = false, key = false;
+        size_t bytes = 0;
+        for (; j < nals->n; j++) {
+            const uint8_t *nal = nals->nal[j];
+            bool vcl = h265_is_vcl(nal);
+            if (has_vcl && (!vcl || (nals->len[j] > 2 && (nal[2] & 0x80)))) break;
+            has_vcl |= vcl;
+            key |= vcl && h265_nal_type(nal[0]) >= H265_NAL_IRAP_FIRST &&
+                   h265_nal_type(nal[0]) <= H265_NAL_IRAP_LAST;
+            bytes += 4 + nals->len[j];
+        }
+        struct media_frame fr = {
+            .codec = CODEC_H265, .key = key, .off = FRAME_HEADROOM, .len = (uint32_t)bytes};
+        fr.buf = gbuf_alloc(FRAME_HEADROOM + bytes + FRAME_TAILROOM);
+        uint8_t *p = fr.buf->data + FRAME_HEADROOM;
+        for (int k = i; k < j; k++) {
+            uint32_t n = nals->len[k];
+            p[0] = (uint8_t)(n >> 24), p[1] = (uint8_t)(n >> 16), p[2] = (uint8_t)(n >> 8), p[3] = (uint8_t)n;
+            memcpy(p + 4, nals->nal[k], n);
+            p += 4 + n;
+        }
+        /* odd frames get a composition offset so both CodedFrames and CodedFramesX are written */
+        ck_assert_int_eq(flv_tag_from_frame(&fr, (uint32_t)aus * 40, (aus & 1) ? 80 : 0, mode, &tag), 0);
+        fwrite(tag.buf->data + tag.off, 1, tag.len, f);
+        flv_tag_release(&tag);
+        aus++;
+        i = j;
+    }
+    fclose(f);
+    return aus;
+}
+
+struct hevc_back {
+    FILE *annexb;
+    struct media_track track;
+    uint8_t length_size;
+    int frames, keyframes, seq_headers;
+    bool enhanced;
+};
+
+static int hevc_on_tag(void *arg, const struct flv_reader_tag *tag)
+{
+    struct hevc_back *b = arg;
+    struct flv_video_tag v;
+    static const uint8_t sc[4] = {0, 0, 0, 1};
+    ck_assert_uint_eq(tag->type, FLV_TAG_VIDEO);
+    ck_assert_int_eq(flv_parse_video_tag(tag->data, tag->size, &v), 0);
+    ck_assert_int_eq(v.codec, CODEC_H265);
+    b->enhanced = v.enhanced;
+    if (v.packet == FLV_VIDEO_SEQUENCE_HEADER) {
+        ck_assert_int_eq(flv_video_config_decode(CODEC_H265, v.data, v.len, &b->track, &b->length_size), 0);
+        b->seq_headers++;
+        return 0;
+    }
+    ck_assert_int_eq(v.packet, FLV_VIDEO_FRAME);
+    ck_assert_int_eq(v.cts_ms, (b->frames & 1) ? 80 : 0);
+    size_t pos = 0;
+    const uint8_t *nal;
+    uint32_t n;
+    while (flv_nal_next(v.data, v.len, b->length_size, &pos, &nal, &n) == 1) {
+        fwrite(sc, 1, 4, b->annexb);
+        fwrite(nal, 1, n, b->annexb);
+    }
+    b->frames++;
+    b->keyframes += v.frame_type == 1;
+    return 0;
+}
+
+START_TEST(test_hevc_round_trip_decodes)
+{
+    if (!have_ffmpeg()) return;
+    const char *es = tmp_path("x265.hevc");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libx265 "
+             "-x265-params log-level=error:keyint=10 -f hevc '%s'",
+             es);
+    run(cmd);
+    size_t len;
+    uint8_t *data = test_read_file(es, &len);
+    ck_assert_ptr_nonnull(data);
+    static struct nal_list nals;
+    split_annexb(data, len, &nals);
+
+    static const enum flv_hevc_mode modes[2] = {FLV_HEVC_ENHANCED, FLV_HEVC_LEGACY12};
+    for (int m = 0; m < 2; m++) {
+        const char *flv = tmp_path(m ? "legacy12.flv" : "enhanced.flv"), *back = tmp_path("back.hevc");
+        int aus = write_hevc_flv(&nals, modes[m], flv);
+        ck_assert_int_eq(aus, 25);
+
+        size_t flv_len;
+        uint8_t *flv_data = test_read_file(flv, &flv_len);
+        struct hevc_back b = {.annexb = fopen(back, "wb")};
+        ck_assert_ptr_nonnull(b.annexb);
+        struct flv_reader_config cfg = {.on_tag = hevc_on_tag, .arg = &b};
+        struct flv_reader *r = flv_reader_create(&cfg);
+        ck_assert_int_eq(flv_reader_input(r, flv_data, flv_len), 0);
+        ck_assert_int_eq(flv_reader_finish(r), 0);
+        flv_reader_destroy(r);
+        free(flv_data);
+        fclose(b.annexb);
+        ck_assert_int_eq(b.enhanced, m == 0);
+        ck_assert_int_eq(b.seq_headers, 1);
+        ck_assert_int_eq(b.frames, 25);
+        ck_assert_int_eq(b.keyframes, 3); /* keyint 10 */
+        ck_assert_uint_eq(b.track.width, 320);
+        ck_assert_uint_eq(b.track.height, 240);
+
+        struct probe v;
+        probe(back, "video", &v);
+        ck_assert_str_eq(v.codec, "hevc");
+        ck_assert_int_eq(v.width, 320);
+        ck_assert_int_eq(v.frames, 25);
+    }
+    free(data);
+}
+END_TEST
+
 static void cleanup(void)
 {
-    if (!tmpdir[0]) return;
+    if (!tmpdir[0] || getenv("GB_KEEP_TMP")) return; /* GB_KEEP_TMP=1 keeps the files for a look */
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
@@ -302,6 +486,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_h264_aac_identical_and_probed);
     tcase_add_test(tc, test_g711_identical);
     tcase_add_test(tc, test_camera_h264_identical);
+    tcase_add_test(tc, test_hevc_round_trip_decodes);
     tcase_add_checked_fixture(tc, NULL, cleanup);
     suite_add_tcase(s, tc);
     return s;
