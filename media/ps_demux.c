@@ -224,12 +224,11 @@ static void parse_psm(struct ps_demux *d)
     if (pos != map_end) malformed = true;
     if (malformed) d->stats.psm_errors++;
 
-    d->psm_seen = true;
     if (memcmp(types, d->psm_stream_type, sizeof types) == 0) return;
     memcpy(d->psm_stream_type, types, sizeof types);
     if (d->video.stream_id) {
         enum codec_id c = codec_from_ps_stream_type(types[d->video.stream_id - SID_AUDIO_FIRST]);
-        if (codec_is_video(c)) ps_video_set_codec(d, c, true);
+        if (codec_is_video(c)) ps_video_set_codec(d, c);
     }
     if (d->audio.stream_id) {
         enum codec_id c = codec_from_ps_stream_type(types[d->audio.stream_id - SID_AUDIO_FIRST]);
@@ -277,7 +276,7 @@ static void pes_header_done(struct ps_demux *d, uint32_t header_total, bool has_
         if (!d->video.stream_id) {
             d->video.stream_id = id;
             enum codec_id c = psm_codec(d, id);
-            if (codec_is_video(c)) ps_video_set_codec(d, c, true);
+            if (codec_is_video(c)) ps_video_set_codec(d, c);
         }
         if (id == d->video.stream_id && ps_video_pes_start(d, has_pts, pts, dts)) d->target = TARGET_VIDEO;
     } else {

@@ -32,7 +32,6 @@ enum ps_marker_trust { PS_MARKER_UNKNOWN, PS_MARKER_TRUSTED, PS_MARKER_DISTRUSTE
 
 struct ps_video {
     uint8_t stream_id; /* 0 = not bound yet */
-    bool codec_from_psm;
     bool announced;
     bool unsupported; /* a codec we recognise but do not remux (MPEG-4, SVAC): payload skipped */
     struct media_track track;
@@ -98,7 +97,6 @@ struct ps_demux {
     bool skip_counts;   /* PS_SKIP: count the skipped bytes in stats.bytes_skipped */
 
     uint8_t psm_stream_type[64]; /* by stream_id - 0xC0; 0 = no PSM entry */
-    bool psm_seen;
 
     /* 33-bit timestamp unwrapping, one reference for all streams so they stay comparable */
     bool ts_started;
@@ -121,7 +119,7 @@ void ps_video_payload(struct ps_demux *d, const uint8_t *p, size_t n);
 void ps_video_complete(struct ps_demux *d);
 void ps_video_frame_end(struct ps_demux *d, bool mid_pes);
 void ps_video_loss(struct ps_demux *d);
-void ps_video_set_codec(struct ps_demux *d, enum codec_id codec, bool from_psm);
+void ps_video_set_codec(struct ps_demux *d, enum codec_id codec);
 
 /* ps_audio.c */
 void ps_audio_init(struct ps_demux *d);

@@ -67,13 +67,12 @@ void ps_video_complete(struct ps_demux *d)
         media_frame_release(&f);
 }
 
-void ps_video_set_codec(struct ps_demux *d, enum codec_id codec, bool from_psm)
+void ps_video_set_codec(struct ps_demux *d, enum codec_id codec)
 {
     struct ps_video *v = &d->video;
     bool supported = codec == CODEC_H264 || codec == CODEC_H265;
     if (v->track.codec == codec && v->unsupported == !supported) return;
     ps_video_complete(d); /* the frame in progress belongs to the old codec */
-    v->codec_from_psm = from_psm;
     v->unsupported = !supported;
     v->track.codec = codec;
     v->track.vps_len = v->track.sps_len = v->track.pps_len = 0;
