@@ -4,6 +4,10 @@
  *
  * Each device has its own libre SIP stack bound to local_ip:0, so the platform sees one source address per
  * device and its requests come back to the right device without any routing here.
+ *
+ * Registration refreshes and keepalives are due times driven by one ticker in device_main.c, not a libre
+ * timer per device: libre keeps every timer in one sorted list and inserts by walking it, so a thousand
+ * long-lived per-device timers made every short transaction timer expensive.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,7 @@ struct sim_device {
     uint32_t cseq, nc, ka_sn;
     int auth_round; /* Authorization answers sent in this registration attempt */
     bool registered, registered_once, catalog_sent_once, unregistering;
-    struct tmr reg_tmr, ka_tmr;
+    uint64_t reg_due, ka_due; /* tmr_jiffies() when the next REGISTER / keepalive is due, 0 = none */
 };
 
 static const char *const place_names[] = {"东门", "西门", "南门", "北门", "大厅", "停车场", "仓库", "走廊"};
@@ -138,7 +142,7 @@ static void keepalive_tick(void *arg)
         finish_body(body, &len);
         send_message(dev, body, len, keepalive_resp);
     }
-    tmr_start(&dev->ka_tmr, (uint64_t)sim_opt.keepalive_s * 1000, keepalive_tick, dev);
+    dev->ka_due = tmr_jiffies() + (uint64_t)sim_opt.keepalive_s * 1000;
 }
 
 /* ---- registration ---- */
@@ -177,8 +181,7 @@ static void register_resp(int err, const struct sip_msg *msg, void *arg)
         if (first) sim_note_registered();
         /* refresh at 80% of the granted time */
         schedule_register(dev, expires * 800);
-        if (!tmr_isrunning(&dev->ka_tmr))
-            tmr_start(&dev->ka_tmr, (uint64_t)sim_opt.keepalive_s * 1000, keepalive_tick, dev);
+        if (!dev->ka_due) dev->ka_due = tmr_jiffies() + (uint64_t)sim_opt.keepalive_s * 1000;
         return;
     }
     if (msg->scode == 403 || msg->scode == 401)
@@ -249,7 +252,19 @@ static void register_tick(void *arg)
 
 static void schedule_register(struct sim_device *dev, uint32_t delay_ms)
 {
-    tmr_start(&dev->reg_tmr, delay_ms, register_tick, dev);
+    dev->reg_due = tmr_jiffies() + delay_ms;
+}
+
+void sim_device_tick(struct sim_device *dev, uint64_t now)
+{
+    if (dev->reg_due && now >= dev->reg_due) {
+        dev->reg_due = 0;
+        register_tick(dev);
+    }
+    if (dev->ka_due && now >= dev->ka_due) {
+        dev->ka_due = 0;
+        keepalive_tick(dev);
+    }
 }
 
 /* ---- answering queries ---- */
@@ -377,8 +392,6 @@ int sim_device_create(struct sim_device **out, int index)
     make_id(dev->id, sim_opt.id_base, (unsigned)index);
     re_snprintf(dev->call_id, sizeof(dev->call_id), "%016llx@gbsim", rand_u64());
     re_snprintf(dev->from_tag, sizeof(dev->from_tag), "%u", rand_u32());
-    tmr_init(&dev->reg_tmr);
-    tmr_init(&dev->ka_tmr);
     int err = sip_alloc(&dev->sip, NULL, 16, 16, 16, "gbsim", NULL, NULL);
     if (!err) err = sa_set_str(&dev->laddr, sim_opt.local_ip, 0);
     if (!err) err = sip_transp_add(dev->sip, sim_opt.transport, &dev->laddr);
@@ -399,8 +412,7 @@ void sim_device_start(struct sim_device *dev, uint32_t delay_ms)
 
 void sim_device_unregister(struct sim_device *dev)
 {
-    tmr_cancel(&dev->reg_tmr);
-    tmr_cancel(&dev->ka_tmr);
+    dev->reg_due = dev->ka_due = 0;
     if (!dev->registered || sim_opt.no_unregister) return;
     dev->unregistering = true;
     dev->registered = false;
@@ -416,8 +428,6 @@ bool sim_device_registered_once(const struct sim_device *dev)
 void sim_device_destroy(struct sim_device *dev)
 {
     if (!dev) return;
-    tmr_cancel(&dev->reg_tmr);
-    tmr_cancel(&dev->ka_tmr);
     dev->lsnr = mem_deref(dev->lsnr);
     if (dev->sip) sip_close(dev->sip, true);
     dev->sip = mem_deref(dev->sip);

@@ -24,7 +24,7 @@ struct sim_stats sim_stats;
 
 static struct sim_device **devices;
 static int ndevices;
-static struct tmr stop_tmr, exit_tmr;
+static struct tmr stop_tmr, exit_tmr, tick_tmr;
 static bool stopping;
 
 static uint64_t now_ms(void)
@@ -201,6 +201,15 @@ static void print_summary(void)
     fflush(stdout);
 }
 
+static void tick_handler(void *arg)
+{
+    (void)arg;
+    uint64_t now = tmr_jiffies();
+    if (!stopping)
+        for (int i = 0; i < ndevices; i++) sim_device_tick(devices[i], now);
+    tmr_start(&tick_tmr, SIM_TICK_MS, tick_handler, NULL);
+}
+
 static void exit_handler(void *arg)
 {
     (void)arg;
@@ -242,6 +251,7 @@ int sim_device_main(int argc, char **argv)
     fd_setsize(65536);
     tmr_init(&stop_tmr);
     tmr_init(&exit_tmr);
+    tmr_init(&tick_tmr);
     devices = calloc((size_t)sim_opt.count, sizeof(*devices));
     int rc = 1;
     if (!devices) goto out;
@@ -256,6 +266,7 @@ int sim_device_main(int argc, char **argv)
     sim_stats.start_ms = now_ms();
     for (int i = 0; i < ndevices; i++)
         sim_device_start(devices[i], (uint32_t)((uint64_t)i * (uint64_t)ramp_ms / (uint64_t)ndevices));
+    tmr_start(&tick_tmr, 0, tick_handler, NULL);
     if (sim_opt.duration_s > 0) tmr_start(&stop_tmr, (uint64_t)sim_opt.duration_s * 1000, stop, NULL);
     re_main(signal_handler);
     print_summary();
@@ -263,6 +274,7 @@ int sim_device_main(int argc, char **argv)
 out:
     tmr_cancel(&stop_tmr);
     tmr_cancel(&exit_tmr);
+    tmr_cancel(&tick_tmr);
     for (int i = 0; i < ndevices; i++) sim_device_destroy(devices[i]);
     free(devices);
     devices = NULL;

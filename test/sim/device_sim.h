@@ -44,6 +44,9 @@ extern struct sim_stats sim_stats;
 
 int sim_device_create(struct sim_device **out, int index);
 void sim_device_start(struct sim_device *dev, uint32_t delay_ms);
+/* Runs what is due (REGISTER, keepalive); called by the ticker of device_main.c. */
+void sim_device_tick(struct sim_device *dev, uint64_t now);
+#define SIM_TICK_MS 20
 /* Sends Expires: 0 when registered; calls nothing back. */
 void sim_device_unregister(struct sim_device *dev);
 bool sim_device_registered_once(const struct sim_device *dev);
