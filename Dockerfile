@@ -19,13 +19,15 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 COPY package.json package-lock.json ./
 RUN scripts/install-deps.sh --run-only && rm -rf /var/lib/apt/lists/* /root/.npm
+# The context brings web/vendor/mpegts.js too when the machine building the image has it already (where the
+# registry is reachable only through the host's own TLS setup, npm inside the build fails). The second
+# install-deps run only fetches it if it is still missing; without it the console cannot play, so stop.
 COPY . .
-# The build tree is removed in the same step: only the stripped binaries and the console (web/ with the
-# vendor/mpegts.js made above) reach /out, so the cached layer stays small.
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
+RUN scripts/install-deps.sh --run-only \
+    && { test -s web/vendor/mpegts.js || { echo "web/vendor/mpegts.js missing: npm install failed" >&2; exit 1; }; } \
+    && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_TESTS=OFF \
     && cmake --build build --target gbgate gbsim \
     && install -D -s -t /out/bin build/gbgate build/gbsim \
-    && { test -s web/vendor/mpegts.js || { echo "web/vendor/mpegts.js missing (npm install failed?)"; exit 1; }; } \
     && cp -a web /out/www \
     && rm -rf build \
     && /out/bin/gbgate --version

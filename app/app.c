@@ -42,12 +42,13 @@ uint64_t app_started_ms(void)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "gbgate %s - GB/T 28181 media gateway\n\n"
-                 "usage: gbgate -c FILE [-o section.key=value]...\n"
-                 "       gbgate --print-config [-c FILE] [-o ...]   print every key with its value and meaning\n"
-                 "       gbgate --version | --help\n\n"
-                 "  -c, --config FILE     INI configuration (etc/gbgate.conf documents every key)\n"
-                 "  -o, --set KEY=VALUE   override one key, e.g. -o http.port=8081 (repeatable)\n",
+    fprintf(out,
+            "gbgate %s - GB/T 28181 media gateway\n\n"
+            "usage: gbgate -c FILE [-o section.key=value]...\n"
+            "       gbgate --print-config [-c FILE] [-o ...]   print every key with its value and meaning\n"
+            "       gbgate --version | --help\n\n"
+            "  -c, --config FILE     INI configuration (etc/gbgate.conf documents every key)\n"
+            "  -o, --set KEY=VALUE   override one key, e.g. -o http.port=8081 (repeatable)\n",
             GBGATE_VERSION);
 }
 
@@ -81,8 +82,10 @@ static void on_signal(int sig)
     }
     stopping = true;
     log_info(MODULE, "signal %d: shutting down", sig);
-    if (config.sip.enabled) signaling_shutdown(shutdown_done, NULL);
-    else re_cancel();
+    if (config.sip.enabled)
+        signaling_shutdown(shutdown_done, NULL);
+    else
+        re_cancel();
 }
 
 static void raise_fd_limit(void)
@@ -113,12 +116,10 @@ static void make_parent_dir(const char *path)
 
 static int parse_args(int argc, char **argv, bool *print_config)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"set", required_argument, NULL, 'o'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"print-config", no_argument, NULL, 'P'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"print-config", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
     const char *file = NULL;
     char err[512];
     char **overrides = calloc((size_t)argc, sizeof *overrides);
@@ -128,10 +129,19 @@ static int parse_args(int argc, char **argv, bool *print_config)
         switch (opt) {
         case 'c': file = optarg; break;
         case 'o': overrides[noverrides++] = optarg; break;
-        case 'V': printf("gbgate %s\n", GBGATE_VERSION); free(overrides); exit(0);
-        case 'h': usage(stdout); free(overrides); exit(0);
+        case 'V':
+            printf("gbgate %s\n", GBGATE_VERSION);
+            free(overrides);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            free(overrides);
+            exit(0);
         case 'P': *print_config = true; break;
-        default: usage(stderr); free(overrides); return 2;
+        default:
+            usage(stderr);
+            free(overrides);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -191,8 +201,9 @@ int app_main(int argc, char **argv)
     if (!rc && config.sip.enabled) {
         make_parent_dir(config.storage.path);
         rc = signaling_start(&config);
-        if (rc) snprintf(err, sizeof err, "signaling (sip.port %d, storage.path %s): %s", config.sip.port,
-                         config.storage.path, strerror(rc));
+        if (rc)
+            snprintf(err, sizeof err, "signaling (sip.port %d, storage.path %s): %s", config.sip.port,
+                     config.storage.path, strerror(rc));
     }
     if (rc) {
         fprintf(stderr, "gbgate: cannot start: %s\n", err);

@@ -59,8 +59,10 @@ static int queue_poster(task_fn fn, void *arg)
         free(t);
         return ESHUTDOWN;
     }
-    if (tail) tail->next = t;
-    else head = t;
+    if (tail)
+        tail->next = t;
+    else
+        head = t;
     tail = t;
     bool wake = !wake_pending;
     wake_pending = true;

@@ -1,5 +1,6 @@
 /* Per-stream port allocator: even ports of media.rtp_port_range (RTP on even, RTCP on the odd above it),
- * handed out round-robin so a just-released port (whose late packets may still be in flight) is reused last. */
+ * handed out round-robin so a just-released port (whose late packets may still be in flight) is reused last.
+ */
 #include <stdlib.h>
 #include <string.h>
 

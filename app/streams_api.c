@@ -19,18 +19,36 @@
 
 #define MODULE "api"
 
+#define OPEN_PORT_ATTEMPTS 8
+
 struct open_job {
     struct stream_entry e;
     bool port_allocated;
+    int attempts;
     stream_open_cb cb;
     void *arg;
     int err;
     char message[256];
 };
 
+static void open_on_worker(void *arg);
+
 static void open_done(void *arg)
 {
     struct open_job *j = arg;
+    if (j->err == EADDRINUSE && j->port_allocated && ++j->attempts < OPEN_PORT_ATTEMPTS) {
+        /* Another program holds that port of media.rtp_port_range: leave it marked used and take the next. */
+        int port = ports_alloc();
+        if (port > 0) {
+            log_warn(MODULE, "[%s] port %d is taken by another program; trying %d", j->e.id, j->e.port, port);
+            directory_remove(j->e.id);
+            j->e.port = port;
+            j->err = 0;
+            j->message[0] = 0;
+            if (directory_add(&j->e) == 0 && worker_post(j->e.worker, open_on_worker, j) == 0) return;
+            j->err = EADDRINUSE;
+        }
+    }
     if (j->err) {
         directory_remove(j->e.id);
         if (j->port_allocated) ports_release(j->e.port);
@@ -163,8 +181,10 @@ static void host_for_urls(const struct api_request *req, char *host, size_t size
         /* strip the port the client used; each URL has its own */
         snprintf(host, size, "%s", req->host);
         char *colon = strrchr(host, ':');
-        if (colon && !strchr(host, ']')) *colon = 0;
-        else if (colon && strchr(host, ']') && colon > strchr(host, ']')) *colon = 0;
+        if (colon && !strchr(host, ']'))
+            *colon = 0;
+        else if (colon && strchr(host, ']') && colon > strchr(host, ']'))
+            *colon = 0;
     } else {
         snprintf(host, size, "%.127s", cfg->media.ip);
     }
@@ -188,26 +208,30 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
     clock_format_utc(e->created_ms, started, sizeof started);
     json_t *video = json_null(), *audio = json_null();
     if (st->vcodec)
-        video = json_pack("{s:s,s:i,s:i,s:f}", "codec", codec_name(st->vcodec), "width", (json_int_t)st->width,
-                          "height", (json_int_t)st->height, "fps", st->fps_milli / 1000.0);
+        video =
+            json_pack("{s:s,s:i,s:i,s:f}", "codec", codec_name(st->vcodec), "width", (json_int_t)st->width,
+                      "height", (json_int_t)st->height, "fps", st->fps_milli / 1000.0);
     if (st->acodec)
         audio = json_pack("{s:s,s:i,s:i}", "codec", codec_name(st->acodec), "sample_rate",
                           (json_int_t)st->sample_rate, "channels", (json_int_t)st->channels);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:i,s:b,s:i,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:s,s:o}", "id",
-                          e->id, "source", e->source, "transport", stream_transport_name(e->transport), "ssrc",
-                          (json_int_t)e->ssrc, "port", e->port, "shared_port", e->shared, "worker", e->worker,
-                          "video", video, "audio", audio, "bitrate_kbps", (json_int_t)st->bitrate_kbps, "packets",
-                          (json_int_t)st->packets, "packets_lost", (json_int_t)st->packets_lost, "frames",
-                          (json_int_t)(st->frames_video + st->frames_audio), "frames_dropped",
-                          (json_int_t)st->frames_dropped, "keyframes", (json_int_t)st->keyframes, "bad_packets",
-                          (json_int_t)st->bad_packets, "viewer_bytes", (json_int_t)st->viewer_bytes, "viewers",
-                          (json_int_t)st->viewers, "started_at", started, "urls", streams_urls_json(e->id, req));
+    json_t *o = json_pack(
+        "{s:s,s:s,s:s,s:I,s:i,s:b,s:i,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:s,s:o}", "id", e->id,
+        "source", e->source, "transport", stream_transport_name(e->transport), "ssrc", (json_int_t)e->ssrc,
+        "port", e->port, "shared_port", e->shared, "worker", e->worker, "video", video, "audio", audio,
+        "bitrate_kbps", (json_int_t)st->bitrate_kbps, "packets", (json_int_t)st->packets, "packets_lost",
+        (json_int_t)st->packets_lost, "frames", (json_int_t)(st->frames_video + st->frames_audio),
+        "frames_dropped", (json_int_t)st->frames_dropped, "keyframes", (json_int_t)st->keyframes,
+        "bad_packets", (json_int_t)st->bad_packets, "viewer_bytes", (json_int_t)st->viewer_bytes, "viewers",
+        (json_int_t)st->viewers, "started_at", started, "urls", streams_urls_json(e->id, req));
     json_object_set_new(o, "packets_reordered", json_integer((json_int_t)st->packets_reordered));
     json_object_set_new(o, "packets_duplicate", json_integer((json_int_t)st->packets_dup));
     json_object_set_new(o, "jitter_ms", json_integer(st->jitter_ms));
     json_object_set_new(o, "video_frames", json_integer((json_int_t)st->frames_video));
     json_object_set_new(o, "audio_frames", json_integer((json_int_t)st->frames_audio));
     json_object_set_new(o, "payload_type", json_integer(st->payload_type));
+    json_object_set_new(o, "rtcp",
+                        json_pack("{s:I,s:I}", "sr_received", (json_int_t)st->rtcp_sr_received, "rr_sent",
+                                  (json_int_t)st->rtcp_rr_sent));
     json_object_set_new(o, "remote", json_string(e->remote[0] ? e->remote : st->remote));
     json_object_set_new(o, "error", st->unsupported ? json_string(st->unsupported) : json_null());
     return o;
@@ -219,8 +243,8 @@ static void handle_health(struct api_request *req)
 {
     api_reply_json(req, 200,
                    json_pack("{s:s,s:s,s:I,s:i,s:I}", "status", "ok", "version", GBGATE_VERSION, "uptime_s",
-                             (json_int_t)((clock_mono_ms() - app_started_ms()) / 1000), "workers", workers_count(),
-                             "streams", (json_int_t)directory_count()));
+                             (json_int_t)((clock_mono_ms() - app_started_ms()) / 1000), "workers",
+                             workers_count(), "streams", (json_int_t)directory_count()));
 }
 
 static void handle_list(struct api_request *req)
@@ -246,21 +270,25 @@ static void handle_get(struct api_request *req)
 static void handle_delete(struct api_request *req)
 {
     int rc = close_stream(req->params[0], "closed through the API", req);
-    if (rc == ENOENT) api_reply_error(req, 404, "stream_not_found", "no stream '%s'", req->params[0]);
-    else if (rc) api_reply_error(req, 503, "unavailable", "cannot close: %s", strerror(rc));
+    if (rc == ENOENT)
+        api_reply_error(req, 404, "stream_not_found", "no stream '%s'", req->params[0]);
+    else if (rc)
+        api_reply_error(req, 503, "unavailable", "cannot close: %s", strerror(rc));
 }
 
 static void created_reply(void *arg, int err, const struct stream_entry *e, const char *message)
 {
     struct api_request *req = arg;
     if (err) {
-        api_reply_error(req, err == EADDRINUSE ? 409 : 400, "open_failed", "%s", message[0] ? message : strerror(err));
+        api_reply_error(req, err == EADDRINUSE ? 409 : 400, "open_failed", "%s",
+                        message[0] ? message : strerror(err));
         return;
     }
     api_reply_json(req, 201,
                    json_pack("{s:s,s:i,s:I,s:s,s:b,s:i,s:o}", "id", e->id, "port", e->port, "ssrc",
-                             (json_int_t)e->ssrc, "transport", stream_transport_name(e->transport), "shared_port",
-                             e->shared, "worker", e->worker, "urls", streams_urls_json(e->id, req)));
+                             (json_int_t)e->ssrc, "transport", stream_transport_name(e->transport),
+                             "shared_port", e->shared, "worker", e->worker, "urls",
+                             streams_urls_json(e->id, req)));
 }
 
 bool streams_valid_id(const char *id)
@@ -334,17 +362,23 @@ static void handle_create(struct api_request *req)
     }
     if (t == TRANSPORT_TCP_ACTIVE && port < 0) port = 0;
     if (port < 0 && ssrc == 0) {
-        api_reply_error(req, 400, "ssrc_required",
-                        "the shared port tells streams apart by SSRC: give \"ssrc\", or \"port\": 0 for a port of "
-                        "its own");
+        api_reply_error(
+            req, 400, "ssrc_required",
+            "the shared port tells streams apart by SSRC: give \"ssrc\", or \"port\": 0 for a port of "
+            "its own");
         goto out;
     }
     int rc = streams_open(id, t, port, ssrc, remote, "api", created_reply, req);
-    if (rc == EEXIST) api_reply_error(req, 409, "stream_exists", "stream '%s' exists", id);
-    else if (rc == EADDRINUSE) api_reply_error(req, 409, "ssrc_in_use", "SSRC %u is taken on the shared port", ssrc);
-    else if (rc == EADDRNOTAVAIL) api_reply_error(req, 503, "no_ports", "media.rtp_port_range is exhausted");
-    else if (rc == ENOSPC) api_reply_error(req, 503, "too_many_streams", "media.max_streams reached");
-    else if (rc) api_reply_error(req, 500, "internal", "%s", strerror(rc));
+    if (rc == EEXIST)
+        api_reply_error(req, 409, "stream_exists", "stream '%s' exists", id);
+    else if (rc == EADDRINUSE)
+        api_reply_error(req, 409, "ssrc_in_use", "SSRC %u is taken on the shared port", ssrc);
+    else if (rc == EADDRNOTAVAIL)
+        api_reply_error(req, 503, "no_ports", "media.rtp_port_range is exhausted");
+    else if (rc == ENOSPC)
+        api_reply_error(req, 503, "too_many_streams", "media.max_streams reached");
+    else if (rc)
+        api_reply_error(req, 500, "internal", "%s", strerror(rc));
 out:
     json_decref(body);
 }

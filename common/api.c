@@ -69,7 +69,8 @@ void api_dispatch(struct api_request *req)
         api_reply_error(req, 404, "not_found", "no API endpoint %s", req->path);
 }
 
-void api_reply_raw(struct api_request *req, int status, const char *content_type, const char *body, size_t len)
+void api_reply_raw(struct api_request *req, int status, const char *content_type, const char *body,
+                   size_t len)
 {
     char *copy = NULL;
     if (len) {
@@ -113,8 +114,8 @@ json_t *api_body_json(struct api_request *req)
     json_t *j = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!j || !json_is_object(j)) {
         json_decref(j);
-        api_reply_error(req, 400, "bad_json", "request body must be a JSON object%s%s", req->body_len ? ": " : "",
-                        req->body_len ? jerr.text : "");
+        api_reply_error(req, 400, "bad_json", "request body must be a JSON object%s%s",
+                        req->body_len ? ": " : "", req->body_len ? jerr.text : "");
         return NULL;
     }
     return j;

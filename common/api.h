@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #define API_MAX_PARAMS 4
-#define API_PARAM_MAX 128
+#define API_PARAM_MAX  128
 
 struct api_request {
     char method[8];
@@ -25,8 +25,8 @@ struct api_request {
     char *body;       /* NUL-terminated, may be NULL */
     size_t body_len;
     bool from_loopback;
-    char peer[64];    /* "ip:port" of the client */
-    char host[128];   /* the Host header (for URLs in replies), may be empty */
+    char peer[64];  /* "ip:port" of the client */
+    char host[128]; /* the Host header (for URLs in replies), may be empty */
     int nparams;
     char params[API_MAX_PARAMS][API_PARAM_MAX];
     /* where the reply goes (set by the HTTP server) */
@@ -47,7 +47,8 @@ void api_reply_json(struct api_request *req, int status, json_t *json);
 void api_reply_error(struct api_request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void api_reply_empty(struct api_request *req, int status);
-void api_reply_raw(struct api_request *req, int status, const char *content_type, const char *body, size_t len);
+void api_reply_raw(struct api_request *req, int status, const char *content_type, const char *body,
+                   size_t len);
 
 /* Parses the JSON body; on failure replies 400 itself and returns NULL. */
 json_t *api_body_json(struct api_request *req);

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLASS_MIN_SHIFT 8  /* 256 B */
-#define CLASS_MAX_SHIFT 23 /* 8 MiB */
-#define NUM_CLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
+#define CLASS_MIN_SHIFT          8  /* 256 B */
+#define CLASS_MAX_SHIFT          23 /* 8 MiB */
+#define NUM_CLASSES              (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
 #define POOL_MAX_BYTES_PER_CLASS (16u << 20)
-#define NOT_POOLED 0xff
+#define NOT_POOLED               0xff
 
 struct free_node {
     struct free_node *next;
@@ -58,7 +58,8 @@ struct gbuf *gbuf_alloc(size_t cap)
     }
     atomic_init(&b->refs, 1);
     b->size_class = cls >= 0 ? (uint8_t)cls : NOT_POOLED;
-    b->cap = cls >= 0 ? (uint32_t)(((size_t)1 << (cls + CLASS_MIN_SHIFT)) - sizeof(struct gbuf)) : (uint32_t)cap;
+    b->cap =
+        cls >= 0 ? (uint32_t)(((size_t)1 << (cls + CLASS_MIN_SHIFT)) - sizeof(struct gbuf)) : (uint32_t)cap;
     return b;
 }
 

@@ -28,7 +28,8 @@ static inline struct gbuf *gbuf_ref(struct gbuf *b)
     return b;
 }
 void gbuf_unref(struct gbuf *b); /* NULL is fine */
-/* Grow to at least `cap` keeping the first `used` bytes; only valid while refs == 1. Returns the new buffer. */
+/* Grow to at least `cap` keeping the first `used` bytes; only valid while refs == 1. Returns the new buffer.
+ */
 struct gbuf *gbuf_grow(struct gbuf *b, size_t used, size_t cap);
 
 /* Pool statistics of the calling thread (for /metrics and the leak checks in tests). */

@@ -32,30 +32,49 @@ static const char *const hevc_choices[] = {"enhanced", "legacy12", NULL};
 static const char *const level_choices[] = {"error", "warn", "info", "debug", "trace", NULL};
 
 #define OFF(field) offsetof(struct gb_config, field)
-#define B(sec, key, field, def, doc) {sec, key, KT_BOOL, OFF(field), 0, 0, 1, def, NULL, doc}
-#define I(sec, key, field, min, max, def, doc) {sec, key, KT_INT, OFF(field), 0, min, max, def, NULL, doc}
-#define S(sec, key, field, def, doc) {sec, key, KT_STR, OFF(field), 0, 0, CFG_STR_MAX - 1, def, NULL, doc}
-#define E(sec, key, field, choices, def, doc) {sec, key, KT_ENUM, OFF(field), 0, 0, 0, def, choices, doc}
+#define B(sec, key, field, def, doc)                                                                         \
+    {                                                                                                        \
+        sec, key, KT_BOOL, OFF(field), 0, 0, 1, def, NULL, doc                                               \
+    }
+#define I(sec, key, field, min, max, def, doc)                                                               \
+    {                                                                                                        \
+        sec, key, KT_INT, OFF(field), 0, min, max, def, NULL, doc                                            \
+    }
+#define S(sec, key, field, def, doc)                                                                         \
+    {                                                                                                        \
+        sec, key, KT_STR, OFF(field), 0, 0, CFG_STR_MAX - 1, def, NULL, doc                                  \
+    }
+#define E(sec, key, field, choices, def, doc)                                                                \
+    {                                                                                                        \
+        sec, key, KT_ENUM, OFF(field), 0, 0, 0, def, choices, doc                                            \
+    }
 
 static const struct key_def keys[] = {
     B("sip", "enabled", sip.enabled, "on", "SIP signalling on/off (off: media plane and API only)"),
     S("sip", "id", sip.id, "34020000002000000001", "this platform's 20-digit SIP ID"),
-    S("sip", "domain", sip.domain, "3402000000", "SIP domain / digest realm, usually the first 10 digits of id"),
-    S("sip", "listen", sip.listen, "0.0.0.0", "address for SIP UDP and TCP; 0.0.0.0 = every interface address"),
+    S("sip", "domain", sip.domain, "3402000000",
+      "SIP domain / digest realm, usually the first 10 digits of id"),
+    S("sip", "listen", sip.listen, "0.0.0.0",
+      "address for SIP UDP and TCP; 0.0.0.0 = every interface address"),
     I("sip", "port", sip.port, 1, 65535, "5060", "SIP port (UDP and TCP)"),
-    S("sip", "password", sip.password, "12345678", "default device password (per-device override via the API)"),
+    S("sip", "password", sip.password, "12345678",
+      "default device password (per-device override via the API)"),
     B("sip", "auth", sip.auth, "on", "require digest authentication on REGISTER"),
-    B("sip", "date_header", sip.date_header, "on", "send a Date header in 200 OK to REGISTER (device time sync)"),
+    B("sip", "date_header", sip.date_header, "on",
+      "send a Date header in 200 OK to REGISTER (device time sync)"),
     I("sip", "register_expires_max_s", sip.register_expires_max_s, 60, 86400, "3600",
       "largest registration lifetime granted"),
     I("sip", "keepalive_timeout_s", sip.keepalive_timeout_s, 10, 86400, "180",
       "device offline after this long without keepalive or REGISTER"),
     I("sip", "catalog_interval_s", sip.catalog_interval_s, 0, 604800, "3600",
       "catalog refresh period per device; 0 = only after registration"),
-    I("sip", "catalog_timeout_s", sip.catalog_timeout_s, 1, 600, "15", "how long a catalog may take to arrive"),
-    I("sip", "query_timeout_s", sip.query_timeout_s, 1, 120, "8", "how long an API query waits for the device"),
+    I("sip", "catalog_timeout_s", sip.catalog_timeout_s, 1, 600, "15",
+      "how long a catalog may take to arrive"),
+    I("sip", "query_timeout_s", sip.query_timeout_s, 1, 120, "8",
+      "how long an API query waits for the device"),
     I("sip", "auth_ban_s", sip.auth_ban_s, 0, 86400, "300", "ban after repeated auth failures, seconds"),
-    I("sip", "auth_ban_failures", sip.auth_ban_failures, 1, 1000, "5", "failures (per ID or address) before a ban"),
+    I("sip", "auth_ban_failures", sip.auth_ban_failures, 1, 1000, "5",
+      "failures (per ID or address) before a ban"),
     S("sip", "charset", sip.charset, "GB2312", "charset of MANSCDP bodies sent: GB2312 or UTF-8"),
     I("sip", "invite_timeout_s", sip.invite_timeout_s, 1, 120, "10", "INVITE answer timeout"),
     E("sip", "media_transport", sip.media_transport, transport_choices, "udp",
@@ -64,10 +83,12 @@ static const struct key_def keys[] = {
     S("media", "ip", media.ip, "127.0.0.1", "address advertised in SDP: where devices send media"),
     I("media", "workers", media.workers, 0, 256, "0", "media worker threads; 0 = one per core"),
     B("media", "pin_workers", media.pin_workers, "off", "pin worker N to core N"),
-    I("media", "rtp_port", media.rtp_port, 1, 65535, "10000", "shared RTP port (UDP and TCP), streams told apart by SSRC"),
+    I("media", "rtp_port", media.rtp_port, 1, 65535, "10000",
+      "shared RTP port (UDP and TCP), streams told apart by SSRC"),
     {"media", "rtp_port_range", KT_RANGE, OFF(media.rtp_port_min), OFF(media.rtp_port_max), 1, 65535,
      "30000-30999", NULL, "per-stream RTP ports (even ports used; RTCP on port+1)"},
-    I("media", "rtp_timeout_s", media.rtp_timeout_s, 1, 3600, "10", "a stream without RTP this long is closed"),
+    I("media", "rtp_timeout_s", media.rtp_timeout_s, 1, 3600, "10",
+      "a stream without RTP this long is closed"),
     I("media", "udp_rcvbuf_kb", media.udp_rcvbuf_kb, 256, 262144, "8192", "SO_RCVBUF of RTP sockets"),
     I("media", "reorder_window", media.reorder_window, 0, 512, "32", "RTP packets held to reorder (0 = off)"),
     I("media", "max_frame_kb", media.max_frame_kb, 64, 65536, "4096", "largest accepted frame"),
@@ -87,7 +108,8 @@ static const struct key_def keys[] = {
     I("stream", "idle_close_s", stream.idle_close_s, 0, 86400, "30",
       "close an on-demand stream this long after its last viewer left"),
     B("stream", "gop_cache", stream.gop_cache, "on", "keep the last GOP so new viewers start at once"),
-    I("stream", "gop_cache_max_kb", stream.gop_cache_max_kb, 256, 1048576, "16384", "GOP cache limit per stream"),
+    I("stream", "gop_cache_max_kb", stream.gop_cache_max_kb, 256, 1048576, "16384",
+      "GOP cache limit per stream"),
     I("stream", "viewer_queue_kb", stream.viewer_queue_kb, 64, 1048576, "4096",
       "per-viewer backlog; over it the viewer skips to the next keyframe"),
     E("stream", "audio_transcode", stream.audio_transcode, transcode_choices, "auto",
@@ -142,8 +164,8 @@ static int set_value(struct gb_config *cfg, const struct key_def *k, const char 
     case KT_INT: {
         long x;
         if (parse_long(v, &x) || x < k->min || x > k->max) {
-            snprintf(err, errsize, "%s.%s: '%s' is not a whole number from %ld to %ld", k->section, k->name, v,
-                     k->min, k->max);
+            snprintf(err, errsize, "%s.%s: '%s' is not a whole number from %ld to %ld", k->section, k->name,
+                     v, k->min, k->max);
             return EINVAL;
         }
         *(int *)(base + k->offset) = (int)x;
@@ -296,8 +318,8 @@ int config_set(struct gb_config *cfg, const char *assignment, char *err, size_t 
 int config_validate(const struct gb_config *cfg, char *err, size_t errsize)
 {
     if (cfg->media.rtp_port >= cfg->media.rtp_port_min && cfg->media.rtp_port <= cfg->media.rtp_port_max) {
-        snprintf(err, errsize, "media.rtp_port %d lies inside media.rtp_port_range %d-%d", cfg->media.rtp_port,
-                 cfg->media.rtp_port_min, cfg->media.rtp_port_max);
+        snprintf(err, errsize, "media.rtp_port %d lies inside media.rtp_port_range %d-%d",
+                 cfg->media.rtp_port, cfg->media.rtp_port_min, cfg->media.rtp_port_max);
         return EINVAL;
     }
     if (cfg->media.rtp_port_max - cfg->media.rtp_port_min < 1) {

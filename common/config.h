@@ -42,14 +42,15 @@ struct gb_config {
         char ip[CFG_STR_MAX]; /* advertised in SDP */
         int workers;          /* 0 = one per core */
         bool pin_workers;
-        int rtp_port;         /* shared port (UDP and TCP) */
+        int rtp_port;                   /* shared port (UDP and TCP) */
         int rtp_port_min, rtp_port_max; /* rtp_port_range "min-max" */
         int rtp_timeout_s;
         int udp_rcvbuf_kb;
-        int reorder_window;   /* packets held to reorder */
+        int reorder_window; /* packets held to reorder */
         int max_frame_kb;
         int max_streams;
-        bool shared_port_any_ssrc; /* accept an unknown SSRC on the shared port when exactly one stream waits */
+        bool shared_port_any_ssrc; /* accept an unknown SSRC on the shared port when exactly one stream waits
+                                    */
     } media;
     struct {
         char listen[CFG_STR_MAX];
@@ -69,7 +70,7 @@ struct gb_config {
         int viewer_queue_kb;
         int audio_transcode; /* enum cfg_audio_transcode */
         bool drop_until_keyframe;
-        int hevc_flv;        /* enum cfg_hevc_flv */
+        int hevc_flv; /* enum cfg_hevc_flv */
         int max_viewers;
         int first_frame_timeout_s; /* how long a viewer/play call waits for the first keyframe */
     } stream;

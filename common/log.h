@@ -31,7 +31,10 @@ struct log_ratelimit {
     uint64_t window_start_ms;
     uint32_t interval_ms, burst, emitted, suppressed;
 };
-#define LOG_RATELIMIT_INIT(interval, n) {0, (interval), (n), 0, 0}
+#define LOG_RATELIMIT_INIT(interval, n)                                                                      \
+    {                                                                                                        \
+        0, (interval), (n), 0, 0                                                                             \
+    }
 /* True when a line may be written now. */
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ms);
 

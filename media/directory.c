@@ -1,7 +1,7 @@
 /*
  * Stream directory. Small (streams number in the thousands at most) and read far more often than written:
- * a linear array with an id index by open addressing would be overkill next to a plain array + rwlock; lookups
- * by id scan at most max_streams short strings and happen per viewer/API call, never per packet (the
+ * a linear array with an id index by open addressing would be overkill next to a plain array + rwlock;
+ * lookups by id scan at most max_streams short strings and happen per viewer/API call, never per packet (the
  * per-packet path uses the worker's own tables; the directory is only consulted for strays).
  */
 #include "media/directory.h"
@@ -28,10 +28,14 @@ const char *stream_transport_name(enum stream_transport t)
 
 int stream_transport_parse(const char *s, enum stream_transport *out)
 {
-    if (!strcasecmp(s, "udp")) *out = TRANSPORT_UDP;
-    else if (!strcasecmp(s, "tcp-passive") || !strcasecmp(s, "tcp")) *out = TRANSPORT_TCP_PASSIVE;
-    else if (!strcasecmp(s, "tcp-active")) *out = TRANSPORT_TCP_ACTIVE;
-    else return EINVAL;
+    if (!strcasecmp(s, "udp"))
+        *out = TRANSPORT_UDP;
+    else if (!strcasecmp(s, "tcp-passive") || !strcasecmp(s, "tcp"))
+        *out = TRANSPORT_TCP_PASSIVE;
+    else if (!strcasecmp(s, "tcp-active"))
+        *out = TRANSPORT_TCP_ACTIVE;
+    else
+        return EINVAL;
     return 0;
 }
 

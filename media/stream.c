@@ -14,8 +14,8 @@
 #include "common/clock.h"
 #include "common/net.h"
 
-#define MODULE "stream"
-#define SSRC_SWITCH_RUN 25
+#define MODULE                 "stream"
+#define SSRC_SWITCH_RUN        25
 #define SSRC_SWITCH_SILENCE_MS 1000
 
 static void (*close_hook)(const char *id, const char *reason, const struct stream_entry *e);
@@ -57,7 +57,8 @@ static void on_demux_track(void *arg, const struct media_track *t)
         s->st.acodec = t->codec;
         s->st.sample_rate = t->sample_rate;
         s->st.channels = t->channels;
-        log_info(MODULE, "[%s] audio %s %u Hz %u ch", s->e.id, codec_name(t->codec), t->sample_rate, t->channels);
+        log_info(MODULE, "[%s] audio %s %u Hz %u ch", s->e.id, codec_name(t->codec), t->sample_rate,
+                 t->channels);
     }
     s->ops->on_track(s->sink, t);
 }
@@ -95,8 +96,8 @@ static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lo
         /* Several kilobytes without a single pack or PES: this is no PS (e.g. a vendor's private payload). */
         if (ds->packs == 0 && ds->pes == 0 && ds->bytes_skipped > 64 * 1024) {
             s->st.unsupported = "payload is not MPEG-PS";
-            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id, pkt->payload_type,
-                     s->st.unsupported);
+            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id,
+                     pkt->payload_type, s->st.unsupported);
         }
     }
 }
@@ -120,10 +121,14 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
     struct rtp_packet pkt;
     s->st.packets++;
     s->st.bytes += len;
-    if (rtp_is_rtcp(p, len)) return; /* RTCP multiplexed on the RTP port: handled by the RTCP path */
+    if (rtp_is_rtcp(p, len)) { /* RTCP multiplexed on the RTP port (RFC 5761) */
+        stream_rtcp_input(s, p, len, NULL, now_ms);
+        return;
+    }
     if (rtp_parse(p, len, &pkt) != 0) {
         s->st.bad_packets++;
-        if (log_ratelimit_ok(&s->rl, now_ms)) log_warn(MODULE, "[%s] dropped a packet that is not RTP", s->e.id);
+        if (log_ratelimit_ok(&s->rl, now_ms))
+            log_warn(MODULE, "[%s] dropped a packet that is not RTP", s->e.id);
         return;
     }
     if (!s->got_packet) {
@@ -174,8 +179,15 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
 void stream_input_packet(struct stream *s, const uint8_t *p, size_t len, const struct sockaddr *from,
                          uint64_t now_ms)
 {
+    bool was_locked = s->got_packet;
     if (!s->got_packet && from) net_format_addr(from, s->st.remote, sizeof s->st.remote);
     stream_input_rtp(s, p, len, now_ms);
+    if (!was_locked && s->got_packet && from) { /* the sender this stream locked onto: RTCP goes back there */
+        memcpy(&s->sender_rtp, from,
+               from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+        s->have_sender_rtp = true;
+        rtcp_source_init(&s->rtcp, s->last_ssrc);
+    }
 }
 
 static void deliver_udp(void *arg, const uint8_t *p, size_t len, const struct sockaddr *from, uint64_t now)
@@ -203,6 +215,7 @@ int stream_open(struct worker *w, const struct stream_entry *e, const struct str
     s->ops = ops;
     s->sink = sink;
     s->udp_fd = -1;
+    s->rtcp_fd = -1;
     s->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
     s->created_mono_ms = s->last_packet_mono_ms = s->prev_tick_ms = clock_mono_ms();
     s->st.started_at_ms = clock_wall_ms();
@@ -230,6 +243,7 @@ int stream_open(struct worker *w, const struct stream_entry *e, const struct str
         uv_poll_init(worker_loop(w), &s->udp_poll, s->udp_fd);
         s->udp_poll.data = s;
         uv_poll_start(&s->udp_poll, UV_READABLE, on_stream_udp);
+        stream_rtcp_open(s);
     } else if (e->transport != TRANSPORT_UDP) {
         int rc2 = stream_tcp_open(s, err, errsize);
         if (rc2) {
@@ -282,6 +296,7 @@ void stream_close(struct stream *s, const char *reason)
         uv_close((uv_handle_t *)&s->udp_poll, stream_handle_closed);
     }
     if (s->tcp) stream_tcp_close(s);
+    stream_rtcp_close(s);
     if (s->udp_fd >= 0) close(s->udp_fd); /* after uv_close: libuv has stopped polling it */
     s->udp_fd = -1;
     if (--s->pending_closes == 0) stream_free(s);
@@ -311,6 +326,7 @@ static void tick_one(struct stream *s, void *arg)
 {
     struct tick_ctx *t = arg;
     rtp_reorder_tick(s->reorder, t->now);
+    stream_rtcp_tick(s, t->now);
     uint64_t dt = t->now - s->prev_tick_ms;
     if (dt >= 1000) {
         s->st.bitrate_kbps = (uint32_t)((s->st.bytes - s->bytes_prev_tick) * 8 / dt);
@@ -321,7 +337,7 @@ static void tick_one(struct stream *s, void *arg)
     struct stream_stats st;
     stream_get_stats(s, &st);
     directory_publish_stats(s->e.id, &st);
-    if (t->now - s->last_packet_mono_ms > (uint64_t)t->timeout_ms)
+    if (!s->awaiting_connect && t->now - s->last_packet_mono_ms > (uint64_t)t->timeout_ms)
         stream_close(s, s->got_packet ? "rtp timeout" : "no media arrived");
 }
 

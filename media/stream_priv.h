@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "media/ps_demux.h"
+#include "media/rtcp.h"
 #include "media/rtp.h"
 #include "media/rtp_reorder.h"
 #include "media/stream.h"
@@ -21,22 +22,30 @@ struct stream {
     int udp_fd; /* per-stream UDP port, -1 when none */
     uv_poll_t udp_poll;
     struct stream_tcp *tcp; /* TCP listener/connection state, NULL for UDP */
-    int pending_closes;     /* libuv handles still closing; the stream is freed when this reaches 0 */
+    int rtcp_fd;            /* per-stream UDP: RTCP on port + 1, -1 when none */
+    uv_poll_t rtcp_poll;
+    struct rtcp_source rtcp;
+    struct sockaddr_storage sender_rtp, sender_rtcp; /* where RTP comes from / where its RTCP came from */
+    bool have_sender_rtp, have_sender_rtcp;
+    uint64_t next_rr_ms;
+    int pending_closes; /* libuv handles still closing; the stream is freed when this reaches 0 */
     bool closing;
 
     struct rtp_reorder *reorder;
     struct ps_demux *demux;
     bool got_packet;
-    uint32_t last_ssrc;        /* the SSRC the stream is locked on */
-    uint32_t candidate_ssrc;   /* another SSRC that may be a restarted sender */
-    uint32_t candidate_run;    /* its packets seen in a row */
-    uint16_t candidate_seq;    /* before the first lock: the candidate's last sequence number */
+    uint32_t last_ssrc;      /* the SSRC the stream is locked on */
+    uint32_t candidate_ssrc; /* another SSRC that may be a restarted sender */
+    uint32_t candidate_run;  /* its packets seen in a row */
+    uint16_t candidate_seq;  /* before the first lock: the candidate's last sequence number */
     uint64_t locked_ssrc_seen_ms;
     bool drop_video_until_key;
+    bool
+        awaiting_connect; /* tcp-active: still connecting (the retry budget bounds it, not the RTP timeout) */
     bool sent_key;
     uint64_t created_mono_ms, last_packet_mono_ms;
 
-    struct stream_stats st;     /* counters kept here directly */
+    struct stream_stats st; /* counters kept here directly */
     uint64_t bytes_prev_tick;
     uint64_t prev_tick_ms;
     struct log_ratelimit rl;
@@ -46,6 +55,15 @@ struct stream {
 void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t now_ms);
 /* Frees the stream once no libuv handle of it is still closing. */
 void stream_handle_closed(uv_handle_t *h);
+
+/* stream_rtcp.c */
+void stream_rtcp_open(struct stream *s);
+void stream_rtcp_close(struct stream *s);
+/* An RTCP compound that arrived on the RTCP port or multiplexed on the RTP port. */
+void stream_rtcp_input(struct stream *s, const uint8_t *p, size_t len, const struct sockaddr *from,
+                       uint64_t now_ms);
+/* Sends a receiver report when one is due (tick). */
+void stream_rtcp_tick(struct stream *s, uint64_t now_ms);
 
 /* stream_tcp.c */
 int stream_tcp_open(struct stream *s, char *err, size_t errsize);

@@ -10,19 +10,20 @@
 struct stream_stats {
     uint64_t packets, bytes, packets_lost, packets_dup, packets_late, packets_reordered;
     uint64_t frames_video, frames_audio, frames_dropped, keyframes;
-    uint64_t bad_packets;   /* not RTP, wrong SSRC, not PS... */
+    uint64_t bad_packets; /* not RTP, wrong SSRC, not PS... */
     uint32_t jitter_ms;
-    uint32_t bitrate_kbps;  /* input, over the last second */
+    uint32_t bitrate_kbps; /* input, over the last second */
     uint32_t viewers;
-    uint64_t viewer_bytes;  /* sent to viewers */
+    uint64_t viewer_bytes; /* sent to viewers */
     uint64_t viewers_total, viewers_dropped_frames, viewers_kicked;
     enum codec_id vcodec, acodec;
     uint32_t width, height, fps_milli; /* fps * 1000 */
     uint32_t sample_rate, channels;
     uint64_t started_at_ms, last_packet_ms; /* wall clock */
     uint32_t payload_type;
-    const char *unsupported;   /* static string: why the payload cannot be demuxed, or NULL */
-    char remote[64];           /* sender address as seen */
+    uint64_t rtcp_sr_received, rtcp_rr_sent;
+    const char *unsupported; /* static string: why the payload cannot be demuxed, or NULL */
+    char remote[64];         /* sender address as seen */
 };
 
 #endif

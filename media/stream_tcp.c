@@ -19,8 +19,8 @@
 #include "media/rfc4571.h"
 #include "media/stream_priv.h"
 
-#define MODULE "rtp-tcp"
-#define PEEK_MAX 64
+#define MODULE              "rtp-tcp"
+#define PEEK_MAX            64
 #define ACTIVE_MAX_ATTEMPTS 6
 
 struct tcp_conn {
@@ -162,8 +162,8 @@ static void try_route_pending(struct tcp_conn *c)
     }
     int owner = directory_owner_by_ssrc(ssrc);
     if (owner < 0) {
-        log_warn(MODULE, "TCP connection from %s on the shared port: no stream expects SSRC %u; closed", c->peer,
-                 ssrc);
+        log_warn(MODULE, "TCP connection from %s on the shared port: no stream expects SSRC %u; closed",
+                 c->peer, ssrc);
         conn_close(c);
         return;
     }
@@ -278,7 +278,8 @@ static void schedule_retry(struct stream *s, const char *why)
     if (++s->tcp->attempts >= ACTIVE_MAX_ATTEMPTS) {
         log_warn(MODULE, "[%s] giving up connecting to %s after %d attempts: %s", s->e.id, s->e.remote,
                  s->tcp->attempts, why);
-        s->st.unsupported = "tcp-active: could not connect to the device";
+        s->awaiting_connect = false;
+        stream_close(s, "tcp-active: could not connect to the device");
         return;
     }
     uint64_t delay = 250ull << (s->tcp->attempts - 1); /* 250 ms, 500 ms, 1 s, ... */
@@ -300,6 +301,8 @@ static void on_connect_writable(uv_poll_t *h, int status, int events)
         return;
     }
     c->connecting = false;
+    s->awaiting_connect = false;
+    s->last_packet_mono_ms = clock_mono_ms(); /* the RTP timeout counts from the connection */
     log_info(MODULE, "[%s] connected to %s", s->e.id, s->e.remote);
     s->tcp->attempts = 0;
     uv_poll_start(&c->poll, UV_READABLE, on_conn_readable);
@@ -346,6 +349,7 @@ int stream_tcp_open(struct stream *s, char *err, size_t errsize)
         uv_timer_init(worker_loop(s->w), &s->tcp->retry);
         s->tcp->retry.data = s;
         s->tcp->retry_init = true;
+        s->awaiting_connect = true;
         start_active_connect(s);
         return 0;
     }

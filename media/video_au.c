@@ -159,7 +159,18 @@ static void end_nal(struct video_au *au)
         return;
     }
     enum codec_id guess = video_au_guess_codec(nal, n);
-    if (guess != CODEC_NONE && guess != au->codec) switch_codec(au, guess);
+    if (guess != CODEC_NONE && guess != au->codec) {
+        switch_codec(au, guess);
+        /* The units before this one were read as the other codec (an AUD may have been kept, a keyframe
+         * missed): keep only this unit, moved to the front. */
+        if (au->nal_off > 0) {
+            memmove(base, base + au->nal_off, NAL_LEN_PREFIX + n);
+            au->len = NAL_LEN_PREFIX + (uint32_t)n;
+            au->nal_off = 0;
+            nal = base + NAL_LEN_PREFIX;
+        }
+        au->key = au->has_params = false;
+    }
 
     bool drop = false;
     struct media_track *t = au->track;

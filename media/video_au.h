@@ -12,7 +12,8 @@
  * caller's media_track and copied there when they changed (the SPS is parsed for size and frame rate);
  * IDR (H.264) / IRAP 16..23 (H.265) mark the unit a keyframe. With no codec given (no PSM), the first NAL
  * header that only one of the two codecs can produce decides; a conclusive header that contradicts the
- * codec given (a PSM that lies) switches codecs.
+ * codec given (a PSM that lies) switches codecs. Units of the access unit that came before the deciding
+ * one were read under the wrong (or no) codec and are dropped.
  *
  * Where an access unit ends is the caller's decision (PTS change, RTP marker, flush): video_au_finish().
  * The buffer is allocated on the first byte from a size hint that follows recent frame sizes, so the steady

@@ -20,8 +20,8 @@
 #include "common/net.h"
 #include "media/stream.h"
 
-#define RX_BATCH 32
-#define RX_SLOT 65536
+#define RX_BATCH  32
+#define RX_SLOT   65536
 #define RX_ROUNDS 16 /* recvmmsg calls per readiness event before yielding to other sockets */
 
 struct task {
@@ -139,8 +139,10 @@ int worker_post(int index, task_fn fn, void *arg)
         free(t);
         return ESHUTDOWN;
     }
-    if (w->tail) w->tail->next = t;
-    else w->head = t;
+    if (w->tail)
+        w->tail->next = t;
+    else
+        w->head = t;
     w->tail = t;
     pthread_mutex_unlock(&w->lock);
     uv_async_send(&w->wake);
@@ -261,10 +263,13 @@ static void dispatch_shared(struct worker *w, const uint8_t *p, size_t len, cons
         if (!fp) return;
         fp->ssrc = ssrc;
         fp->len = len;
-        memcpy(&fp->from, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+        memcpy(&fp->from, from,
+               from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
         memcpy(fp->data, p, len);
-        if (worker_post(owner, on_forwarded_packet, fp) != 0) free(fp);
-        else w->counters.forwarded++;
+        if (worker_post(owner, on_forwarded_packet, fp) != 0)
+            free(fp);
+        else
+            w->counters.forwarded++;
         return;
     }
     if (config->media.shared_port_any_ssrc && (s = stream_find_waiting_shared(w))) {
@@ -274,8 +279,9 @@ static void dispatch_shared(struct worker *w, const uint8_t *p, size_t len, cons
     w->counters.unknown_ssrc++;
 }
 
-int worker_recv_udp(struct worker *w, int fd, void (*deliver)(void *arg, const uint8_t *p, size_t len,
-                                                               const struct sockaddr *from, uint64_t now),
+int worker_recv_udp(struct worker *w, int fd,
+                    void (*deliver)(void *arg, const uint8_t *p, size_t len, const struct sockaddr *from,
+                                    uint64_t now),
                     void *arg)
 {
     int total = 0;
@@ -296,7 +302,8 @@ int worker_recv_udp(struct worker *w, int fd, void (*deliver)(void *arg, const u
                 w->counters.udp_truncated++;
                 continue;
             }
-            deliver(arg, w->rx_mem + (size_t)i * RX_SLOT, m->msg_len, (struct sockaddr *)m->msg_hdr.msg_name, now);
+            deliver(arg, w->rx_mem + (size_t)i * RX_SLOT, m->msg_len, (struct sockaddr *)m->msg_hdr.msg_name,
+                    now);
         }
         total += n;
         if ((unsigned)n < w->rx.n) break;
@@ -425,8 +432,9 @@ int workers_start(const struct gb_config *cfg, char *err, size_t errsize)
     }
     if (nworkers > 1) {
         int e = attach_steering_bpf(workers[0].udp_fd, nworkers);
-        if (e) log_warn("media", "reuseport BPF steering unavailable (%s): shared-port packets are forwarded",
-                        strerror(e));
+        if (e)
+            log_warn("media", "reuseport BPF steering unavailable (%s): shared-port packets are forwarded",
+                     strerror(e));
     }
     for (int i = 0; i < nworkers; i++) {
         struct worker *w = &workers[i];

@@ -17,7 +17,7 @@
 #include "relay/http_priv.h"
 #include "relay/viewer.h"
 
-#define MODULE "http"
+#define MODULE          "http"
 #define IDLE_TIMEOUT_MS 30000
 
 const struct gb_config *http_cfg;
@@ -73,8 +73,10 @@ void http_conn_release(struct http_conn *c)
 static void conn_unlink(struct http_conn *c)
 {
     struct http_worker *hw = worker_get_ext(c->w);
-    if (c->prev) c->prev->next = c->next;
-    else if (hw->conns == c) hw->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (hw->conns == c)
+        hw->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->next = c->prev = NULL;
 }
@@ -237,12 +239,12 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     }
     if (!c->field_done) {
         c->field_done = true;
-        c->cur_header = !strcasecmp(c->field, "Upgrade")               ? H_UPGRADE
-                        : !strcasecmp(c->field, "Sec-WebSocket-Key")   ? H_WS_KEY
-                        : !strcasecmp(c->field, "Authorization")       ? H_AUTH
-                        : !strcasecmp(c->field, "Connection")          ? H_CONNECTION
-                        : !strcasecmp(c->field, "Host")                ? H_HOST
-                                                                       : H_OTHER;
+        c->cur_header = !strcasecmp(c->field, "Upgrade")             ? H_UPGRADE
+                        : !strcasecmp(c->field, "Sec-WebSocket-Key") ? H_WS_KEY
+                        : !strcasecmp(c->field, "Authorization")     ? H_AUTH
+                        : !strcasecmp(c->field, "Connection")        ? H_CONNECTION
+                        : !strcasecmp(c->field, "Host")              ? H_HOST
+                                                                     : H_OTHER;
     }
     size_t n = len < sizeof c->value - 1 - c->value_len ? len : sizeof c->value - 1 - c->value_len;
     memcpy(c->value + c->value_len, at, n);

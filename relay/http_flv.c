@@ -114,9 +114,10 @@ static void start_viewer(struct worker *w, struct live *l, const struct flv_requ
             close(r->fd);
             return;
         }
-        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n"
-                                   "Connection: close\r\nCache-Control: no-cache\r\n"
-                                   "Access-Control-Allow-Origin: *\r\nServer: gbgate\r\n\r\n";
+        static const char head[] =
+            "HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\nCache-Control: no-cache\r\n"
+            "Access-Control-Allow-Origin: *\r\nServer: gbgate\r\n\r\n";
         viewer_push_bytes(v, head, sizeof head - 1, false);
     }
     live_add_viewer(l, v);
@@ -127,8 +128,10 @@ static void serve_on_owner(void *arg)
     struct flv_request *r = arg;
     struct worker *w = worker_current();
     struct live *l = live_find(w, r->id);
-    if (l) start_viewer(w, l, r);
-    else respond_raw_and_close(r->fd, 404, "stream closed");
+    if (l)
+        start_viewer(w, l, r);
+    else
+        respond_raw_and_close(r->fd, 404, "stream closed");
     free(r);
 }
 
@@ -166,8 +169,10 @@ void http_flv_serve(struct http_conn *c, const char *id, bool websocket)
     r.fd = http_conn_detach(c);
     if (owner == worker_index(c->w)) {
         struct live *l = live_find(c->w, id);
-        if (l) start_viewer(c->w, l, &r);
-        else respond_raw_and_close(r.fd, 404, "stream not open yet");
+        if (l)
+            start_viewer(c->w, l, &r);
+        else
+            respond_raw_and_close(r.fd, 404, "stream not open yet");
         return;
     }
     struct flv_request *copy = malloc(sizeof *copy);

@@ -19,10 +19,10 @@ void http_set_metrics_hook(void (*fn)(struct sbuf *out))
 
 #define STREAM_METRIC(name, help, field)                                                                     \
     do {                                                                                                     \
-        sbuf_printf(&b, "# HELP gbgate_stream_" name " " help "\n# TYPE gbgate_stream_" name " %s\n",          \
+        sbuf_printf(&b, "# HELP gbgate_stream_" name " " help "\n# TYPE gbgate_stream_" name " %s\n",        \
                     strstr(name, "_total") ? "counter" : "gauge");                                           \
         for (size_t i = 0; i < n; i++)                                                                       \
-            sbuf_printf(&b, "gbgate_stream_" name "{stream=\"%s\"} %llu\n", list[i].id,                        \
+            sbuf_printf(&b, "gbgate_stream_" name "{stream=\"%s\"} %llu\n", list[i].id,                      \
                         (unsigned long long)list[i].stats.field);                                            \
     } while (0)
 
@@ -31,10 +31,12 @@ void http_metrics_serve(struct http_conn *c)
     struct sbuf b = {0};
     struct stream_entry *list = NULL;
     size_t n = directory_list(&list);
-    sbuf_printf(&b, "# HELP gbgate_streams Streams open\n# TYPE gbgate_streams gauge\ngbgate_streams %zu\n", n);
+    sbuf_printf(&b, "# HELP gbgate_streams Streams open\n# TYPE gbgate_streams gauge\ngbgate_streams %zu\n",
+                n);
     uint64_t viewers = 0;
     for (size_t i = 0; i < n; i++) viewers += list[i].stats.viewers;
-    sbuf_printf(&b, "# HELP gbgate_viewers Viewers connected\n# TYPE gbgate_viewers gauge\ngbgate_viewers %llu\n",
+    sbuf_printf(&b,
+                "# HELP gbgate_viewers Viewers connected\n# TYPE gbgate_viewers gauge\ngbgate_viewers %llu\n",
                 (unsigned long long)viewers);
     STREAM_METRIC("packets_total", "RTP packets received", packets);
     STREAM_METRIC("bytes_total", "RTP bytes received", bytes);

@@ -11,8 +11,8 @@
 #include "relay/http_server.h"
 
 #define HTTP_MAX_HEADER_BYTES 8192
-#define HTTP_MAX_BODY (1u << 20)
-#define HTTP_URL_MAX 2048
+#define HTTP_MAX_BODY         (1u << 20)
+#define HTTP_URL_MAX          2048
 
 struct http_conn {
     struct worker *w;

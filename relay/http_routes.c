@@ -28,7 +28,8 @@ static void deliver_reply(void *arg)
     struct api_reply_msg *m = arg;
     struct http_conn *c = m->c;
     c->waiting_api = false;
-    if (!c->closing) http_respond(c, m->status, m->content_type[0] ? m->content_type : NULL, m->body, m->len, NULL);
+    if (!c->closing)
+        http_respond(c, m->status, m->content_type[0] ? m->content_type : NULL, m->body, m->len, NULL);
     http_conn_release(c);
     free(m->body);
     free(m);
@@ -107,7 +108,8 @@ static void route_api(struct http_conn *c, const char *method, const char *path,
             return;
         }
     }
-    if (strlen(path) >= sizeof((struct api_request *)0)->path || strlen(query) >= sizeof((struct api_request *)0)->query) {
+    if (strlen(path) >= sizeof((struct api_request *)0)->path ||
+        strlen(query) >= sizeof((struct api_request *)0)->query) {
         http_respond_error(c, 414, "uri_too_long", "API path or query too long");
         return;
     }

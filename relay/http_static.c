@@ -16,10 +16,14 @@ static const char *mime_for(const char *path)
     const char *dot = strrchr(path, '.');
     if (!dot) return "application/octet-stream";
     static const char *const map[][2] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
-        {".svg", "image/svg+xml"},             {".png", "image/png"},
-        {".ico", "image/x-icon"},              {".map", "application/json"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".map", "application/json"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(dot, map[i][0])) return map[i][1];

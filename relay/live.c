@@ -1,7 +1,7 @@
 /*
- * FLV fan-out of one stream. Each frame becomes one FLV tag in its own buffer (relay/flv.h builds it in place)
- * and that tag is referenced by the GOP cache and by every viewer's queue: the per-viewer cost of a frame is
- * one reference and a queue slot.
+ * FLV fan-out of one stream. Each frame becomes one FLV tag in its own buffer (relay/flv.h builds it in
+ * place) and that tag is referenced by the GOP cache and by every viewer's queue: the per-viewer cost of a
+ * frame is one reference and a queue slot.
  */
 #include "relay/live.h"
 
@@ -114,9 +114,10 @@ static void broadcast(struct live *l, const struct flv_tag *t)
 static bool same_params(const struct media_track *a, const struct media_track *b)
 {
     return a->codec == b->codec && a->sps_len == b->sps_len && a->pps_len == b->pps_len &&
-           a->vps_len == b->vps_len && !memcmp(a->sps, b->sps, a->sps_len) && !memcmp(a->pps, b->pps, a->pps_len) &&
-           !memcmp(a->vps, b->vps, a->vps_len) && a->sample_rate == b->sample_rate && a->channels == b->channels &&
-           a->asc_len == b->asc_len && !memcmp(a->asc, b->asc, a->asc_len);
+           a->vps_len == b->vps_len && !memcmp(a->sps, b->sps, a->sps_len) &&
+           !memcmp(a->pps, b->pps, a->pps_len) && !memcmp(a->vps, b->vps, a->vps_len) &&
+           a->sample_rate == b->sample_rate && a->channels == b->channels && a->asc_len == b->asc_len &&
+           !memcmp(a->asc, b->asc, a->asc_len);
 }
 
 static uint32_t current_ts(struct live *l)
@@ -160,8 +161,10 @@ static void live_on_frame(void *sink, struct media_frame *f)
         media_frame_release(f);
         return;
     }
-    if (video) l->last_video_ts = ts;
-    else l->last_audio_ts = ts;
+    if (video)
+        l->last_video_ts = ts;
+    else
+        l->last_audio_ts = ts;
 
     bool video_key = video && tag.key;
     if (video_key) {
@@ -232,8 +235,10 @@ void live_add_viewer(struct live *l, struct viewer *v)
 void live_remove_viewer(struct live *l, struct viewer *v)
 {
     if (v->live != l) return;
-    if (v->prev) v->prev->next = v->next;
-    else l->viewers = v->next;
+    if (v->prev)
+        v->prev->next = v->next;
+    else
+        l->viewers = v->next;
     if (v->next) v->next->prev = v->prev;
     v->live = NULL;
     l->nviewers--;

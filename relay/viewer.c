@@ -1,7 +1,11 @@
 /*
- * Viewer output queue and writer. Tags are shared; each entry only adds a reference and at most 16 bytes of
+ * Viewer output queue and writer. Tags are shared; each entry only adds a reference and a few bytes of
  * framing. Writes are batched: pushing marks the viewer dirty, and the worker's flush hook (a uv_check
  * after each I/O round) writes every dirty viewer with one writev, so a burst of tags costs one syscall.
+ *
+ * An entry is written as a sequence of pieces: HTTP/WebSocket: pre, tag, post. RTMP media: the type-0
+ * chunk header, then the tag body cut at chunk_size with a type-3 header between the pieces. The partial
+ * write accounting only counts bytes, so a write may stop anywhere, even inside a chunk header.
  */
 #include "relay/viewer.h"
 
@@ -15,11 +19,12 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "media/worker.h"
+#include "relay/rtmp_chunk.h"
 
-#define MODULE "viewer"
-#define IOV_BATCH 64
+#define MODULE            "viewer"
+#define IOV_BATCH         256
 #define SKIPS_BEFORE_KICK 3
-#define SKIP_WINDOW_MS 30000
+#define SKIP_WINDOW_MS    30000
 
 static _Thread_local struct viewer *dirty_head;
 static _Thread_local struct viewer *all_head;
@@ -34,8 +39,9 @@ static void viewer_mark_dirty(struct viewer *v)
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-struct viewer *viewer_create(struct worker *w, int fd, enum viewer_framing framing, size_t budget,
-                             const struct viewer_ops *ops, void *ops_arg, const char *peer, const char *kind)
+static struct viewer *viewer_new(struct worker *w, int fd, enum viewer_framing framing, size_t budget,
+                                 const struct viewer_ops *ops, void *ops_arg, const char *peer,
+                                 const char *kind)
 {
     struct viewer *v = calloc(1, sizeof *v);
     if (!v) return NULL;
@@ -45,6 +51,7 @@ struct viewer *viewer_create(struct worker *w, int fd, enum viewer_framing frami
     v->budget = budget;
     v->ops = ops;
     v->ops_arg = ops_arg;
+    v->chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
     v->q_cap = 256;
     v->q = calloc(v->q_cap, sizeof *v->q);
     if (!v->q) {
@@ -54,18 +61,72 @@ struct viewer *viewer_create(struct worker *w, int fd, enum viewer_framing frami
     v->joined_ms = clock_mono_ms();
     snprintf(v->peer, sizeof v->peer, "%s", peer ? peer : "?");
     snprintf(v->kind, sizeof v->kind, "%s", kind);
-    uv_poll_init(worker_loop(w), &v->poll, fd);
-    v->poll.data = v;
-    uv_poll_start(&v->poll, UV_READABLE | UV_DISCONNECT, on_poll);
     v->all_next = all_head;
     if (all_head) all_head->all_prev = v;
     all_head = v;
     return v;
 }
 
+struct viewer *viewer_create(struct worker *w, int fd, enum viewer_framing framing, size_t budget,
+                             const struct viewer_ops *ops, void *ops_arg, const char *peer, const char *kind)
+{
+    struct viewer *v = viewer_new(w, fd, framing, budget, ops, ops_arg, peer, kind);
+    if (!v) return NULL;
+    uv_poll_init(worker_loop(w), &v->poll, fd);
+    v->poll.data = v;
+    uv_poll_start(&v->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+    return v;
+}
+
+struct viewer *viewer_create_sink(struct worker *w, size_t budget, const struct viewer_ops *ops,
+                                  void *ops_arg, const char *peer, const char *kind)
+{
+    struct viewer *v = viewer_new(w, -1, FRAMING_SINK, budget, ops, ops_arg, peer, kind);
+    if (v) v->never_kick = true;
+    return v;
+}
+
 static struct viewer_out_entry *entry_at(struct viewer *v, uint32_t i)
 {
     return &v->q[(v->q_head + i) & (v->q_cap - 1)];
+}
+
+/* Bytes the entry takes on the wire. */
+static uint32_t entry_wire_len(const struct viewer *v, const struct viewer_out_entry *e)
+{
+    uint32_t n = e->pre_len + e->len + e->post_len;
+    if (e->chunked && e->len > v->chunk_size) n += (e->len - 1) / v->chunk_size * e->sep_len;
+    return n;
+}
+
+/* Piece i of the entry on the wire; false past the last one. Pieces may be empty. */
+static bool entry_piece(const struct viewer *v, const struct viewer_out_entry *e, uint32_t i,
+                        const uint8_t **p, uint32_t *len)
+{
+    const uint8_t *body = e->ref->data + e->off;
+    if (i == 0) {
+        *p = e->pre;
+        *len = e->pre_len;
+        return true;
+    }
+    if (!e->chunked) {
+        if (i > 2) return false;
+        *p = i == 1 ? body : e->post;
+        *len = i == 1 ? e->len : e->post_len;
+        return true;
+    }
+    /* pre, chunk 0, sep, chunk 1, sep, chunk 2, ...: odd pieces are chunks, even ones the separators */
+    uint32_t k = i & 1 ? (i - 1) / 2 : i / 2;
+    uint64_t start = (uint64_t)k * v->chunk_size;
+    if (start >= e->len) return false;
+    if (i & 1) {
+        *p = body + start;
+        *len = e->len - (uint32_t)start < v->chunk_size ? e->len - (uint32_t)start : v->chunk_size;
+    } else {
+        *p = e->sep;
+        *len = e->sep_len;
+    }
+    return true;
 }
 
 static bool grow_queue(struct viewer *v)
@@ -108,43 +169,95 @@ static void set_framing(struct viewer *v, struct viewer_out_entry *e, bool frame
     }
 }
 
-static void enqueue(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t len, bool key, bool frame)
+/* A new entry at the tail (its fields are the caller's to fill), or NULL when the viewer had to close. */
+static struct viewer_out_entry *enqueue_slot(struct viewer *v, struct gbuf *ref)
 {
     if (v->q_count == v->q_cap && !grow_queue(v)) {
         gbuf_unref(ref);
         viewer_close(v, "out of memory");
-        return;
+        return NULL;
     }
     struct viewer_out_entry *e = entry_at(v, v->q_count++);
+    memset(e, 0, sizeof *e);
     e->ref = ref;
+    return e;
+}
+
+static void enqueue_done(struct viewer *v, struct viewer_out_entry *e)
+{
+    v->queued_bytes += entry_wire_len(v, e);
+    viewer_mark_dirty(v);
+}
+
+static void enqueue(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t len, bool key, bool frame,
+                    bool tag)
+{
+    struct viewer_out_entry *e = enqueue_slot(v, ref);
+    if (!e) return;
     e->off = off;
     e->len = len;
     e->key = key;
+    e->tag = tag;
     set_framing(v, e, frame);
-    v->queued_bytes += len + e->pre_len + e->post_len;
-    viewer_mark_dirty(v);
+    enqueue_done(v, e);
+}
+
+static uint32_t be24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* An FLV tag as one RTMP message: type-0 header from the tag header, body = the tag minus its 11-byte header
+ * and 4-byte PreviousTagSize. */
+static void enqueue_rtmp_tag(struct viewer *v, const struct flv_tag *tag, bool key)
+{
+    const uint8_t *t = tag->buf->data + tag->off;
+    uint8_t type = t[0] & 0x1f;
+    uint32_t body_len = be24(t + 1), ts = be24(t + 4) | (uint32_t)t[7] << 24;
+    if (tag->len < 15 || body_len != tag->len - 15) return; /* not a tag we built: never sent half */
+    uint32_t csid = type == FLV_TAG_AUDIO   ? VIEWER_RTMP_CSID_AUDIO
+                    : type == FLV_TAG_VIDEO ? VIEWER_RTMP_CSID_VIDEO
+                                            : VIEWER_RTMP_CSID_DATA;
+    struct viewer_out_entry *e = enqueue_slot(v, gbuf_ref(tag->buf));
+    if (!e) return;
+    uint8_t h0[RTMP_CHUNK_HEADER_MAX], h3[7];
+    e->off = tag->off + 11;
+    e->len = body_len;
+    e->key = key;
+    e->tag = true;
+    e->chunked = true;
+    e->pre_len = (uint8_t)rtmp_chunk_header0(h0, csid, ts, body_len, type, VIEWER_RTMP_STREAM_ID);
+    memcpy(e->pre, h0, e->pre_len);
+    e->sep_len = (uint8_t)rtmp_chunk_header3(h3, csid, ts);
+    memcpy(e->sep, h3, e->sep_len);
+    enqueue_done(v, e);
 }
 
 void viewer_push_bytes(struct viewer *v, const void *p, size_t len, bool frame)
 {
     if (v->closing) return;
+    if (frame && v->framing == FRAMING_RTMP) return; /* the FLV file header: RTMP has none */
     struct gbuf *b = gbuf_alloc(len);
     memcpy(b->data, p, len);
-    enqueue(v, b, 0, (uint32_t)len, false, frame);
+    enqueue(v, b, 0, (uint32_t)len, false, frame, false);
 }
 
-/* Drops every entry not yet started (the head one may be half written: it must finish, or the byte stream
- * would be corrupt). */
+/* Drops every tag not yet started (the head entry may be half written: it must finish, or the byte stream
+ * would be corrupt). Headers and protocol messages stay, in order. */
 static void drop_unsent(struct viewer *v)
 {
-    uint32_t keep = v->head_sent > 0 ? 1 : 0;
+    uint32_t keep = v->head_sent > 0 ? 1 : 0, out = keep;
     for (uint32_t i = keep; i < v->q_count; i++) {
         struct viewer_out_entry *e = entry_at(v, i);
-        v->queued_bytes -= e->len + e->pre_len + e->post_len;
+        if (!e->tag) {
+            *entry_at(v, out++) = *e;
+            continue;
+        }
+        v->queued_bytes -= entry_wire_len(v, e);
         gbuf_unref(e->ref);
         v->tags_dropped++;
     }
-    v->q_count = keep;
+    v->q_count = out;
 }
 
 void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
@@ -162,7 +275,7 @@ void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
         uint64_t now = clock_mono_ms();
         if (now - v->last_skip_ms > SKIP_WINDOW_MS) v->skips_recent = 0;
         v->last_skip_ms = now;
-        if (++v->skips_recent > SKIPS_BEFORE_KICK) {
+        if (++v->skips_recent > SKIPS_BEFORE_KICK && !v->never_kick) {
             viewer_close(v, "too slow: kept falling behind");
             return;
         }
@@ -175,26 +288,55 @@ void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
             return;
         }
     }
-    enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, video_key, true);
+    if (v->framing == FRAMING_RTMP)
+        enqueue_rtmp_tag(v, tag, video_key);
+    else
+        enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, video_key, true, true);
+}
+
+/* Removes the head entry once fully handed on; `release`: drop our reference (false when it moved). */
+static void pop_head(struct viewer *v, bool release)
+{
+    struct viewer_out_entry *e = entry_at(v, 0);
+    v->queued_bytes -= entry_wire_len(v, e);
+    if (release) gbuf_unref(e->ref);
+    v->q_head = (v->q_head + 1) & (v->q_cap - 1);
+    v->q_count--;
+    v->head_sent = 0;
+}
+
+static void flush_sink(struct viewer *v)
+{
+    while (v->q_count > 0 && !v->closing) {
+        struct viewer_out_entry *e = entry_at(v, 0);
+        if (!v->ops->take(v, e->ref, e->off, e->len, e->key)) return; /* full: offered again later */
+        v->bytes_sent += e->len;
+        pop_head(v, false);
+    }
+    if (v->finishing && v->q_count == 0 && !v->closing) viewer_close(v, v->finish_reason);
 }
 
 void viewer_flush(struct viewer *v)
 {
+    if (v->framing == FRAMING_SINK) {
+        flush_sink(v);
+        return;
+    }
     while (v->q_count > 0 && !v->closing) {
-        struct iovec iov[IOV_BATCH * 3];
+        struct iovec iov[IOV_BATCH];
         int n = 0;
         uint32_t skip = v->head_sent;
-        for (uint32_t i = 0; i < v->q_count && n < IOV_BATCH * 3 - 3; i++) {
+        for (uint32_t i = 0; i < v->q_count && n < IOV_BATCH; i++) {
             struct viewer_out_entry *e = entry_at(v, i);
-            const uint8_t *parts[3] = {e->pre, e->ref->data + e->off, e->post};
-            uint32_t lens[3] = {e->pre_len, e->len, e->post_len};
-            for (int k = 0; k < 3; k++) {
-                if (lens[k] <= skip) {
-                    skip -= lens[k];
+            const uint8_t *part;
+            uint32_t len;
+            for (uint32_t k = 0; n < IOV_BATCH && entry_piece(v, e, k, &part, &len); k++) {
+                if (len <= skip) {
+                    skip -= len;
                     continue;
                 }
-                iov[n].iov_base = (void *)(parts[k] + skip);
-                iov[n].iov_len = lens[k] - skip;
+                iov[n].iov_base = (void *)(part + skip);
+                iov[n].iov_len = len - skip;
                 skip = 0;
                 n++;
             }
@@ -209,16 +351,10 @@ void viewer_flush(struct viewer *v)
         v->bytes_sent += (uint64_t)w;
         size_t left = (size_t)w;
         while (left > 0 && v->q_count > 0) {
-            struct viewer_out_entry *e = entry_at(v, 0);
-            uint32_t total = e->pre_len + e->len + e->post_len;
-            uint32_t rest = total - v->head_sent;
+            uint32_t rest = entry_wire_len(v, entry_at(v, 0)) - v->head_sent;
             if (left >= rest) {
                 left -= rest;
-                v->queued_bytes -= total;
-                gbuf_unref(e->ref);
-                v->q_head = (v->q_head + 1) & (v->q_cap - 1);
-                v->q_count--;
-                v->head_sent = 0;
+                pop_head(v, true);
             } else {
                 v->head_sent += (uint32_t)left;
                 left = 0;
@@ -234,6 +370,11 @@ void viewer_flush(struct viewer *v)
         v->want_write = need_write;
         uv_poll_start(&v->poll, UV_READABLE | UV_DISCONNECT | (need_write ? UV_WRITABLE : 0), on_poll);
     }
+}
+
+void viewer_sink_resume(struct viewer *v)
+{
+    if (!v->closing && v->framing == FRAMING_SINK) flush_sink(v);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -259,6 +400,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
             viewer_close(v, "protocol error");
             return;
         }
+        if (v->closing) return;
     }
     if (events & UV_DISCONNECT) {
         viewer_close(v, "client closed");
@@ -270,6 +412,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 void viewer_finish(struct viewer *v, const char *reason)
 {
     if (v->closing || v->finishing) return;
+    if (v->ops && v->ops->on_finish) v->ops->on_finish(v);
     if (v->framing == FRAMING_HTTP_CHUNKED) {
         viewer_push_bytes(v, "0\r\n\r\n", 5, false);
     } else if (v->framing == FRAMING_WEBSOCKET) {
@@ -281,11 +424,24 @@ void viewer_finish(struct viewer *v, const char *reason)
     viewer_flush(v);
 }
 
-static void viewer_free(uv_handle_t *h)
+static void viewer_free(struct viewer *v)
 {
-    struct viewer *v = h->data;
     free(v->q);
     free(v);
+}
+
+static void viewer_free_cb(uv_handle_t *h)
+{
+    viewer_free(h->data);
+}
+
+/* The memory goes now (sinks) or once libuv is done with the poll handle. */
+static void viewer_release(struct viewer *v)
+{
+    if (v->framing == FRAMING_SINK)
+        viewer_free(v);
+    else
+        uv_close((uv_handle_t *)&v->poll, viewer_free_cb);
 }
 
 void viewer_close(struct viewer *v, const char *reason)
@@ -295,16 +451,20 @@ void viewer_close(struct viewer *v, const char *reason)
     log_info(MODULE, "%s viewer %s left: %s (sent %llu bytes, dropped %llu tags)", v->kind, v->peer, reason,
              (unsigned long long)v->bytes_sent, (unsigned long long)v->tags_dropped);
     if (v->ops && v->ops->on_close) v->ops->on_close(v);
-    if (v->all_prev) v->all_prev->all_next = v->all_next;
-    else if (all_head == v) all_head = v->all_next;
+    if (v->all_prev)
+        v->all_prev->all_next = v->all_next;
+    else if (all_head == v)
+        all_head = v->all_next;
     if (v->all_next) v->all_next->all_prev = v->all_prev;
     for (uint32_t i = 0; i < v->q_count; i++) gbuf_unref(entry_at(v, i)->ref);
     v->q_count = 0;
-    uv_poll_stop(&v->poll);
-    close(v->fd);
+    if (v->framing != FRAMING_SINK) {
+        uv_poll_stop(&v->poll);
+        close(v->fd);
+    }
     v->fd = -1;
     /* a dirty viewer stays on the dirty list until the next flush pass, which skips closing viewers */
-    if (!v->dirty) uv_close((uv_handle_t *)&v->poll, viewer_free);
+    if (!v->dirty) viewer_release(v);
 }
 
 void viewer_close_all(void)
@@ -320,8 +480,10 @@ void viewer_flush_dirty(struct worker *w)
     while (v) {
         struct viewer *next = v->dirty_next;
         v->dirty = false;
-        if (v->closing) uv_close((uv_handle_t *)&v->poll, viewer_free);
-        else viewer_flush(v);
+        if (v->closing)
+            viewer_release(v);
+        else
+            viewer_flush(v);
         v = next;
     }
 }

@@ -159,7 +159,8 @@ static bool put_parse(struct api_request *req, json_t *body, struct put_values *
             if (!strcmp(s, media_transport_names[i])) v->media_transport = i;
         if (json_is_null(mt)) v->media_transport = -1;
         if (v->media_transport == -2) {
-            api_reply_error(req, 400, "bad_media_transport", "media_transport must be udp, tcp-passive or tcp-active");
+            api_reply_error(req, 400, "bad_media_transport",
+                            "media_transport must be udp, tcp-passive or tcp-active");
             return false;
         }
     }
@@ -251,7 +252,9 @@ static void status_done(void *arg, int err, const struct manscdp_msg *answer)
         return;
     case ENOENT: api_reply_error(req, 404, "device_not_found", "the device was deleted"); return;
     case ESHUTDOWN: api_reply_error(req, 503, "shutting_down", "gbgate is stopping"); return;
-    default: api_reply_error(req, 502, "device_error", "the device refused the query: %s", strerror(err)); return;
+    default:
+        api_reply_error(req, 502, "device_error", "the device refused the query: %s", strerror(err));
+        return;
     }
     json_t *alarms = json_array();
     for (const struct manscdp_node *n = st.first_alarm; n; n = manscdp_next(n)) {

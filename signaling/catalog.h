@@ -24,9 +24,9 @@ struct catalog_assembly {
     struct manscdp_catalog_item *items; /* arrival order */
     uint32_t *index;                    /* positions in items, sorted by device_id */
     size_t count, cap;
-    uint32_t messages;       /* MESSAGEs added */
-    uint32_t duplicates;     /* items replaced by a later copy */
-    uint32_t dropped;        /* items without an ID, or over max_items */
+    uint32_t messages;   /* MESSAGEs added */
+    uint32_t duplicates; /* items replaced by a later copy */
+    uint32_t dropped;    /* items without an ID, or over max_items */
     uint64_t started_ms, updated_ms;
 };
 

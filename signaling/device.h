@@ -63,7 +63,7 @@ struct device {
     size_t nchannels;
     struct catalog_assembly *assembly;
     uint32_t catalog_sn;
-    uint32_t catalog_done_sn;   /* SN of the last finished answer: a late retransmission of it is ignored */
+    uint32_t catalog_done_sn; /* SN of the last finished answer: a late retransmission of it is ignored */
     uint64_t catalog_done_mono;
     uint64_t catalog_due_mono; /* next periodic refresh, 0 = none planned */
     bool info_pending;         /* a DeviceInfo answer is still expected */

@@ -71,7 +71,8 @@ static char *field_for(struct digest_fields *f, const char *name, size_t nlen, s
         size_t offset, size;
     } table[] = {
 #define F(n) {#n, offsetof(struct digest_fields, n), sizeof(((struct digest_fields *)0)->n)}
-        F(username), F(realm), F(nonce), F(uri), F(response), F(algorithm), F(qop), F(nc), F(cnonce), F(opaque),
+        F(username),  F(realm), F(nonce), F(uri),    F(response),
+        F(algorithm), F(qop),   F(nc),    F(cnonce), F(opaque),
 #undef F
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -206,7 +207,8 @@ bool digest_verify(const struct digest_fields *cred, const char *method, const c
 
 /* ---- nonces ---- */
 
-static void nonce_mac(const uint8_t secret[DIGEST_SECRET_LEN], const char ts_hex[9], char mac[DIGEST_HEX_LEN + 1])
+static void nonce_mac(const uint8_t secret[DIGEST_SECRET_LEN], const char ts_hex[9],
+                      char mac[DIGEST_HEX_LEN + 1])
 {
     char secret_hex[2 * DIGEST_SECRET_LEN + 1];
     hex_encode(secret, DIGEST_SECRET_LEN, secret_hex);
@@ -214,7 +216,8 @@ static void nonce_mac(const uint8_t secret[DIGEST_SECRET_LEN], const char ts_hex
     md5_join_hex(mac, parts, 2);
 }
 
-void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now_s, char out[DIGEST_NONCE_LEN + 1])
+void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now_s,
+                       char out[DIGEST_NONCE_LEN + 1])
 {
     char ts_hex[9], mac[DIGEST_HEX_LEN + 1];
     snprintf(ts_hex, sizeof(ts_hex), "%08x", now_s);
@@ -271,7 +274,8 @@ static bool append_raw(char *buf, size_t size, size_t *pos, const char *s)
 }
 
 /* Parameters follow "Digest " (7 characters): every one but the first is preceded by ", ". */
-static bool append_param(char *buf, size_t size, size_t *pos, const char *name, const char *value, bool quoted)
+static bool append_param(char *buf, size_t size, size_t *pos, const char *name, const char *value,
+                         bool quoted)
 {
     return append_raw(buf, size, pos, *pos > 7 ? ", " : "") && append_raw(buf, size, pos, name) &&
            append_raw(buf, size, pos, quoted ? "=\"" : "=") && append_quoted(buf, size, pos, value) &&
@@ -298,9 +302,9 @@ static int copy_field(char *dst, size_t size, const char *src)
     return field_store(dst, size, src, n);
 }
 
-int digest_answer(const struct digest_fields *chall, const char *method, const char *uri, const char *username,
-                  const char *password, const char *realm, const char *cnonce, uint32_t nc,
-                  struct digest_fields *cred)
+int digest_answer(const struct digest_fields *chall, const char *method, const char *uri,
+                  const char *username, const char *password, const char *realm, const char *cnonce,
+                  uint32_t nc, struct digest_fields *cred)
 {
     memset(cred, 0, sizeof(*cred));
     if (chall->algorithm[0] && strcasecmp(chall->algorithm, "MD5") != 0) return EPROTONOSUPPORT;

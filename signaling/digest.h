@@ -18,11 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DIGEST_FIELD_MAX   128 /* username, realm, nonce, cnonce, opaque, algorithm, qop, nc */
-#define DIGEST_URI_MAX     256
-#define DIGEST_HEX_LEN     32
-#define DIGEST_NONCE_LEN   32
-#define DIGEST_SECRET_LEN  16
+#define DIGEST_FIELD_MAX  128 /* username, realm, nonce, cnonce, opaque, algorithm, qop, nc */
+#define DIGEST_URI_MAX    256
+#define DIGEST_HEX_LEN    32
+#define DIGEST_NONCE_LEN  32
+#define DIGEST_SECRET_LEN 16
 
 /* An Authorization (credentials) or WWW-Authenticate (challenge) header value, split into its fields.
  * Absent fields are empty strings. */
@@ -67,7 +67,8 @@ enum digest_nonce_state {
     DIGEST_NONCE_FOREIGN, /* not one we issued with this secret */
 };
 
-void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now_s, char out[DIGEST_NONCE_LEN + 1]);
+void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now_s,
+                       char out[DIGEST_NONCE_LEN + 1]);
 enum digest_nonce_state digest_nonce_check(const uint8_t secret[DIGEST_SECRET_LEN], const char *nonce,
                                            uint32_t now_s, uint32_t lifetime_s);
 
@@ -78,10 +79,11 @@ int digest_challenge_format(char *buf, size_t size, const char *realm, const cha
 
 /* ---- client side (simulator) ---- */
 /* Fills `cred` answering challenge `chall` and returns 0, or EPROTONOSUPPORT for an unsupported algorithm.
- * Uses qop=auth when offered (with cnonce and nc), RFC 2069 style otherwise. `realm` NULL = the challenge's. */
-int digest_answer(const struct digest_fields *chall, const char *method, const char *uri, const char *username,
-                  const char *password, const char *realm, const char *cnonce, uint32_t nc,
-                  struct digest_fields *cred);
+ * Uses qop=auth when offered (with cnonce and nc), RFC 2069 style otherwise. `realm` NULL = the challenge's.
+ */
+int digest_answer(const struct digest_fields *chall, const char *method, const char *uri,
+                  const char *username, const char *password, const char *realm, const char *cnonce,
+                  uint32_t nc, struct digest_fields *cred);
 /* `Digest username="..", realm="..", nonce="..", uri="..", response="..", algorithm=MD5[, qop=auth, nc=..,
  * cnonce=".."][, opaque=".."]` into buf; returns the length or -1 when it does not fit. */
 int digest_credentials_format(char *buf, size_t size, const struct digest_fields *cred);

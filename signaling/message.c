@@ -21,8 +21,8 @@
 /* CmdTypes this platform understands (or knowingly ignores); others are counted as unknown. */
 static bool cmdtype_known(const char *cmd)
 {
-    static const char *const known[] = {"Keepalive",    "Catalog",     "DeviceInfo",  "DeviceStatus",
-                                        "RecordInfo",   "Alarm",       "MediaStatus", "MobilePosition",
+    static const char *const known[] = {"Keepalive",     "Catalog",        "DeviceInfo",  "DeviceStatus",
+                                        "RecordInfo",    "Alarm",          "MediaStatus", "MobilePosition",
                                         "DeviceControl", "ConfigDownload", "PresetQuery", "Broadcast",
                                         "DeviceConfig"};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -118,7 +118,8 @@ void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
         if (!cmdtype_known(cmd)) {
             sig_count(SC_UNKNOWN_CMDTYPE);
             if (log_ratelimit_ok(&rl, clock_mono_ms()))
-                log_info(LOG_MOD, "MESSAGE from %s: %s %s ignored", id, manscdp_root_name(manscdp_root(m)), cmd);
+                log_info(LOG_MOD, "MESSAGE from %s: %s %s ignored", id, manscdp_root_name(manscdp_root(m)),
+                         cmd);
         }
         sig_reply(ep, msg, 200, "OK", NULL);
     }

@@ -20,7 +20,7 @@
 #include "signaling/sig_core.h"
 #include "signaling/storage.h"
 
-#define BODY_MAX 2048
+#define BODY_MAX                 2048
 #define CATALOG_REPEAT_WINDOW_MS 64000 /* how long a finished catalog's SN is remembered (2 x Timer F) */
 
 struct pending {
@@ -197,8 +197,8 @@ static void catalog_finish(struct device *dev, bool complete)
     if (complete)
         log_info(LOG_MOD, "device %s: catalog of %zu channels (%u messages)", dev->id, n, messages);
     else
-        log_warn(LOG_MOD, "device %s: catalog timed out with %zu of %lld items (%u messages); kept", dev->id, n,
-                 (long long)sum_num, messages);
+        log_warn(LOG_MOD, "device %s: catalog timed out with %zu of %lld items (%u messages); kept", dev->id,
+                 n, (long long)sum_num, messages);
     if (sig->cfg.sip.catalog_interval_s > 0)
         dev->catalog_due_mono = clock_mono_ms() + (uint64_t)sig->cfg.sip.catalog_interval_s * 1000;
 }
@@ -265,7 +265,8 @@ struct sweep_ctx {
 static bool sweep_device(struct device *dev, void *arg)
 {
     struct sweep_ctx *c = arg;
-    if (dev->assembly && c->now - dev->assembly->updated_ms >= (uint64_t)sig->cfg.sip.catalog_timeout_s * 1000)
+    if (dev->assembly &&
+        c->now - dev->assembly->updated_ms >= (uint64_t)sig->cfg.sip.catalog_timeout_s * 1000)
         catalog_finish(dev, false);
     if (dev->online && !dev->assembly && dev->catalog_due_mono && c->now >= dev->catalog_due_mono)
         (void)query_catalog(dev);

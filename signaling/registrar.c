@@ -2,14 +2,13 @@
  * Registrar: REGISTER from devices (GB28181.md section 2).
  *
  *   banned ID or address                          -> 403 (no challenge: a banned device learns nothing)
- *   no Authorization / not ours / unparsable      -> 401 with a fresh nonce (not a failure: many devices send a
- *                                                    made-up Authorization on their first REGISTER)
- *   our nonce, expired                            -> 401 stale=true
- *   our nonce, wrong response                     -> 403, one failure for the ID and one for the address;
- *                                                    sip.auth_ban_failures of them ban it for sip.auth_ban_s
- *   right response (any realm: devices send "hik", "34020000"...; with or without qop) or sip.auth = off
- *                                                 -> 200 with Expires (capped at sip.register_expires_max_s) and
- *                                                    Date (sip.date_header); Expires: 0 unregisters
+ *   no Authorization / not ours / unparsable      -> 401 with a fresh nonce (not a failure: many devices send
+ * a made-up Authorization on their first REGISTER) our nonce, expired                            -> 401
+ * stale=true our nonce, wrong response                     -> 403, one failure for the ID and one for the
+ * address; sip.auth_ban_failures of them ban it for sip.auth_ban_s right response (any realm: devices send
+ * "hik", "34020000"...; with or without qop) or sip.auth = off
+ *                                                 -> 200 with Expires (capped at sip.register_expires_max_s)
+ * and Date (sip.date_header); Expires: 0 unregisters
  *
  * The password is the device's own (set through the API) or sip.password. After a new registration (new
  * device, back from offline, moved address) DeviceInfo and Catalog are queried.
@@ -69,8 +68,8 @@ static uint32_t requested_expires(const struct sip_msg *msg)
 }
 
 /* Checks the Authorization header; replies itself and returns false unless the device is authenticated. */
-static bool authenticate(struct sip_endpoint *ep, const struct sip_msg *msg, const char *id, const char *idkey,
-                         const char *ipkey)
+static bool authenticate(struct sip_endpoint *ep, const struct sip_msg *msg, const char *id,
+                         const char *idkey, const char *ipkey)
 {
     const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION);
     struct digest_fields cred;
@@ -147,7 +146,8 @@ static void accept_registration(struct sip_endpoint *ep, const struct sip_msg *m
     char headers[256], date[40];
     const struct sip_hdr *contact = sip_msg_hdr(msg, SIP_HDR_CONTACT);
     int n = 0;
-    if (contact && contact->val.l < 160) n = re_snprintf(headers, sizeof(headers), "Contact: %r\r\n", &contact->val);
+    if (contact && contact->val.l < 160)
+        n = re_snprintf(headers, sizeof(headers), "Contact: %r\r\n", &contact->val);
     n += re_snprintf(headers + n, sizeof(headers) - n, "Expires: %u\r\n", expires);
     if (sig->cfg.sip.date_header)
         re_snprintf(headers + n, sizeof(headers) - n, "Date: %s\r\n",

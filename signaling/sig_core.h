@@ -26,36 +26,36 @@
 #define LOG_MOD "sip"
 
 /* Limits that have no config key (documented in docs/SIP.md). */
-#define SIG_NONCE_LIFETIME_S      600   /* a 401 nonce is good for this long; then 401 stale=true */
-#define SIG_MAX_CHANNELS          8192  /* catalog items kept per device */
-#define SIG_MAX_DEVICES           100000
-#define SIG_BAN_TABLE_SLOTS       8192
-#define SIG_STORAGE_FLUSH_MS      250   /* dirty devices are written this long after the first change */
-#define SIG_MAX_BODY              MANSCDP_MAX_BODY
-#define SIG_SWEEP_MS              1000
+#define SIG_NONCE_LIFETIME_S 600  /* a 401 nonce is good for this long; then 401 stale=true */
+#define SIG_MAX_CHANNELS     8192 /* catalog items kept per device */
+#define SIG_MAX_DEVICES      100000
+#define SIG_BAN_TABLE_SLOTS  8192
+#define SIG_STORAGE_FLUSH_MS 250 /* dirty devices are written this long after the first change */
+#define SIG_MAX_BODY         MANSCDP_MAX_BODY
+#define SIG_SWEEP_MS         1000
 
 enum sig_counter {
-    SC_REQUESTS = 0,       /* SIP requests received */
-    SC_REGISTER,           /* REGISTER requests */
-    SC_REGISTER_OK,        /* registrations (and refreshes) accepted */
-    SC_UNREGISTER,         /* Expires: 0 accepted */
-    SC_CHALLENGE,          /* 401 sent */
-    SC_STALE_NONCE,        /* 401 stale=true sent */
-    SC_AUTH_FAILED,        /* wrong password (403) */
-    SC_BANNED,             /* requests refused because the ID or address is banned */
-    SC_BANS,               /* bans started */
-    SC_MESSAGE,            /* MESSAGE requests */
-    SC_KEEPALIVE,          /* keepalives accepted */
-    SC_KEEPALIVE_UNKNOWN,  /* keepalives refused (unknown or unregistered device) */
-    SC_UNKNOWN_CMDTYPE,    /* MANSCDP CmdTypes answered 200 and ignored */
-    SC_BAD_SIP,            /* malformed/truncated requests (wrong Content-Length, missing headers) */
-    SC_BAD_BODY,           /* MANSCDP bodies that did not parse */
-    SC_INVALID_ID,         /* unacceptable device IDs */
-    SC_QUERIES_SENT,       /* MESSAGE queries sent to devices */
-    SC_QUERIES_FAILED,     /* queries answered with an error or a timeout */
-    SC_CATALOG_COMPLETE,   /* catalogs assembled completely */
-    SC_CATALOG_PARTIAL,    /* catalogs kept partial after the timeout */
-    SC_STORAGE_ERRORS,     /* SQLite statements that failed */
+    SC_REQUESTS = 0,      /* SIP requests received */
+    SC_REGISTER,          /* REGISTER requests */
+    SC_REGISTER_OK,       /* registrations (and refreshes) accepted */
+    SC_UNREGISTER,        /* Expires: 0 accepted */
+    SC_CHALLENGE,         /* 401 sent */
+    SC_STALE_NONCE,       /* 401 stale=true sent */
+    SC_AUTH_FAILED,       /* wrong password (403) */
+    SC_BANNED,            /* requests refused because the ID or address is banned */
+    SC_BANS,              /* bans started */
+    SC_MESSAGE,           /* MESSAGE requests */
+    SC_KEEPALIVE,         /* keepalives accepted */
+    SC_KEEPALIVE_UNKNOWN, /* keepalives refused (unknown or unregistered device) */
+    SC_UNKNOWN_CMDTYPE,   /* MANSCDP CmdTypes answered 200 and ignored */
+    SC_BAD_SIP,           /* malformed/truncated requests (wrong Content-Length, missing headers) */
+    SC_BAD_BODY,          /* MANSCDP bodies that did not parse */
+    SC_INVALID_ID,        /* unacceptable device IDs */
+    SC_QUERIES_SENT,      /* MESSAGE queries sent to devices */
+    SC_QUERIES_FAILED,    /* queries answered with an error or a timeout */
+    SC_CATALOG_COMPLETE,  /* catalogs assembled completely */
+    SC_CATALOG_PARTIAL,   /* catalogs kept partial after the timeout */
+    SC_STORAGE_ERRORS,    /* SQLite statements that failed */
     SC_COUNT
 };
 
@@ -81,8 +81,8 @@ uint32_t sig_next_sn(void);
 /* ---- sip_endpoint.c ---- */
 int endpoints_open(void);
 void endpoints_close(void);
-/* Answers msg (statelessly: a retransmission is handled again) to its source address; `headers` are extra header
- * lines each ending in CRLF, or NULL. Content-Length: 0 is added. */
+/* Answers msg (statelessly: a retransmission is handled again) to its source address; `headers` are extra
+ * header lines each ending in CRLF, or NULL. Content-Length: 0 is added. */
 int sig_reply(struct sip_endpoint *ep, const struct sip_msg *msg, uint16_t scode, const char *reason,
               const char *headers);
 /* Sends an out-of-dialog MESSAGE with a MANSCDP body to the device's source address; resph gets the final
@@ -107,7 +107,8 @@ int query_device_info(struct device *dev);
 /* Sends DeviceStatus; done(arg, status_json-ready msg or NULL on error with err) once answered/failed. */
 typedef void (*query_done_fn)(void *arg, int err, const struct manscdp_msg *answer);
 int query_device_status(struct device *dev, query_done_fn done, void *arg);
-/* An incoming Response MESSAGE: catalog items, DeviceInfo, DeviceStatus. Returns true when it was expected. */
+/* An incoming Response MESSAGE: catalog items, DeviceInfo, DeviceStatus. Returns true when it was expected.
+ */
 void query_handle_response(struct device *dev, const struct manscdp_msg *m);
 /* Timeouts of catalogs and pending queries, periodic catalog refresh. */
 void query_sweep(uint64_t now_mono);

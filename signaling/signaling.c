@@ -55,7 +55,8 @@ static void flush_handler(void *arg)
 
 void sig_schedule_flush(void)
 {
-    if (sig && !tmr_isrunning(&sig->flush_tmr)) tmr_start(&sig->flush_tmr, SIG_STORAGE_FLUSH_MS, flush_handler, NULL);
+    if (sig && !tmr_isrunning(&sig->flush_tmr))
+        tmr_start(&sig->flush_tmr, SIG_STORAGE_FLUSH_MS, flush_handler, NULL);
 }
 
 /* ---- sweep ---- */
@@ -106,7 +107,8 @@ int signaling_start(const struct gb_config *cfg)
     if (!sig) return ENOMEM;
     sig->cfg = *cfg;
     rand_bytes(sig->nonce_secret, sizeof(sig->nonce_secret));
-    sig->next_sn = (uint32_t)(clock_wall_ms() / 1000 % 100000000u) + 1; /* no SN reuse across quick restarts */
+    sig->next_sn =
+        (uint32_t)(clock_wall_ms() / 1000 % 100000000u) + 1; /* no SN reuse across quick restarts */
     tmr_init(&sig->sweep_tmr);
     tmr_init(&sig->flush_tmr);
     tmr_init(&done_tmr);
@@ -131,7 +133,8 @@ int signaling_start(const struct gb_config *cfg)
     api_devices_register();
     tmr_start(&sig->sweep_tmr, SIG_SWEEP_MS, sweep_handler, NULL);
     sig->started = true;
-    log_info(LOG_MOD, "signaling up: platform %s, domain %s, port %d, auth %s, %d devices and %zu channels loaded",
+    log_info(LOG_MOD,
+             "signaling up: platform %s, domain %s, port %d, auth %s, %d devices and %zu channels loaded",
              cfg->sip.id, cfg->sip.domain, cfg->sip.port, cfg->sip.auth ? "on" : "off", loaded,
              registry_count_channels());
 out:

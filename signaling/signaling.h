@@ -18,7 +18,8 @@
 /* Opens storage (loading every device offline), binds SIP UDP+TCP on sip.listen:sip.port (each interface
  * address for 0.0.0.0), registers the device API routes. Returns 0 or an errno value (logged). */
 int signaling_start(const struct gb_config *cfg);
-/* Graceful stop: refuses new requests (503), flushes storage; calls done(arg) from the re loop when finished. */
+/* Graceful stop: refuses new requests (503), flushes storage; calls done(arg) from the re loop when finished.
+ */
 void signaling_shutdown(void (*done)(void *arg), void *arg);
 /* Frees everything (after re_main returned). Safe to call when start failed or was never called. */
 void signaling_close(void);
@@ -26,7 +27,8 @@ void signaling_close(void);
 /* Counters and gauges for /metrics: emit(arg, "gbgate_sip_register_total", 12) for each. */
 void signaling_metrics(void (*emit)(void *arg, const char *name, double value), void *arg);
 
-/* ---- device lookup for other planes and later features (plain copies, no pointers into the registry) ---- */
+/* ---- device lookup for other planes and later features (plain copies, no pointers into the registry) ----
+ */
 
 enum signaling_transport { SIGNALING_UDP = 0, SIGNALING_TCP };
 
@@ -36,7 +38,8 @@ struct signaling_device_info {
     bool online, registered;
     enum signaling_transport transport;
     char address[64];    /* "ip:port" requests go to (the REGISTER's source) */
-    int media_transport; /* enum cfg_media_transport chosen for this device (its own or sip.media_transport) */
+    int media_transport; /* enum cfg_media_transport chosen for this device (its own or sip.media_transport)
+                          */
     size_t channel_count;
 };
 

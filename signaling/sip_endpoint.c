@@ -85,7 +85,8 @@ static int write_top_via(struct mbuf *mb, const struct sip_msg *msg, const struc
     } else {
         err |= mbuf_write_pl(mb, &hdr->val);
     }
-    if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR)) err |= mbuf_printf(mb, ";received=%j", &msg->src);
+    if (rport || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
+        err |= mbuf_printf(mb, ";received=%j", &msg->src);
     return err | mbuf_write_str(mb, "\r\n");
 }
 
@@ -136,18 +137,19 @@ int sig_send_message(struct device *dev, const char *body, size_t len, sip_resp_
     bool tcp = dev->transport == SIP_TRANSP_TCP;
     if (re_snprintf(uri, sizeof(uri), "sip:%s@%J%s", dev->id, &dev->addr, tcp ? ";transport=tcp" : "") < 0)
         return EINVAL;
-    int err = sip_requestf(NULL, dev->ep->sip, true, "MESSAGE", uri, NULL, NULL, NULL, resph, arg,
-                           "To: <sip:%s@%J>\r\n"
-                           "From: <sip:%s@%s>;tag=%016llx\r\n"
-                           "Call-ID: %016llx@%j\r\n"
-                           "CSeq: %u MESSAGE\r\n"
-                           "User-Agent: gbgate/%s\r\n"
-                           "Content-Type: Application/MANSCDP+xml\r\n"
-                           "Content-Length: %zu\r\n"
-                           "\r\n"
-                           "%b",
-                           dev->id, &dev->addr, sig->cfg.sip.id, sig->cfg.sip.domain, rand_u64(), rand_u64(),
-                           &dev->ep->laddr, (unsigned)(rand_u32() % 100000 + 1), GBGATE_VERSION, len, body, len);
+    int err =
+        sip_requestf(NULL, dev->ep->sip, true, "MESSAGE", uri, NULL, NULL, NULL, resph, arg,
+                     "To: <sip:%s@%J>\r\n"
+                     "From: <sip:%s@%s>;tag=%016llx\r\n"
+                     "Call-ID: %016llx@%j\r\n"
+                     "CSeq: %u MESSAGE\r\n"
+                     "User-Agent: gbgate/%s\r\n"
+                     "Content-Type: Application/MANSCDP+xml\r\n"
+                     "Content-Length: %zu\r\n"
+                     "\r\n"
+                     "%b",
+                     dev->id, &dev->addr, sig->cfg.sip.id, sig->cfg.sip.domain, rand_u64(), rand_u64(),
+                     &dev->ep->laddr, (unsigned)(rand_u32() % 100000 + 1), GBGATE_VERSION, len, body, len);
     if (!err) sig_count(SC_QUERIES_SENT);
     return err;
 }
@@ -200,7 +202,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     else if (!pl_strcmp(&msg->met, "NOTIFY"))
         sig_reply(ep, msg, 200, "OK", NULL); /* catalog/alarm subscriptions are not used yet */
     else
-        sig_reply(ep, msg, 405, "Method Not Allowed", "Allow: REGISTER, MESSAGE, OPTIONS, ACK, BYE, NOTIFY\r\n");
+        sig_reply(ep, msg, 405, "Method Not Allowed",
+                  "Allow: REGISTER, MESSAGE, OPTIONS, ACK, BYE, NOTIFY\r\n");
     return true;
 }
 
@@ -220,11 +223,12 @@ static void send_probe(const struct sa *laddr)
     int fd = socket(sa_af(laddr), SOCK_DGRAM, 0);
     if (fd < 0) return;
     char buf[512];
-    int n = re_snprintf(buf, sizeof(buf),
-                        "OPTIONS sip:probe@%J SIP/2.0\r\nVia: SIP/2.0/UDP %J;branch=z9hG4bK%016llx\r\n"
-                        "From: <sip:probe@%J>;tag=1\r\nTo: <sip:probe@%J>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"
-                        "Content-Length: 0\r\n\r\n",
-                        laddr, laddr, rand_u64(), laddr, laddr, PROBE_CALL_ID);
+    int n =
+        re_snprintf(buf, sizeof(buf),
+                    "OPTIONS sip:probe@%J SIP/2.0\r\nVia: SIP/2.0/UDP %J;branch=z9hG4bK%016llx\r\n"
+                    "From: <sip:probe@%J>;tag=1\r\nTo: <sip:probe@%J>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"
+                    "Content-Length: 0\r\n\r\n",
+                    laddr, laddr, rand_u64(), laddr, laddr, PROBE_CALL_ID);
     if (n > 0) (void)sendto(fd, buf, (size_t)n, 0, &laddr->u.sa, laddr->len);
     close(fd);
 }
@@ -242,7 +246,8 @@ static int endpoint_open(const struct sa *laddr)
     if (!err) err = sip_listen(&ep->lsnr, ep->sip, true, request_handler, ep);
     if (err) {
         char a[64];
-        log_error(LOG_MOD, "cannot listen on %s (UDP+TCP): %s", sig_addr_str(laddr, a, sizeof(a)), strerror(err));
+        log_error(LOG_MOD, "cannot listen on %s (UDP+TCP): %s", sig_addr_str(laddr, a, sizeof(a)),
+                  strerror(err));
         mem_deref(ep);
         return err;
     }

@@ -20,20 +20,25 @@
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS devices ("
     " id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', device_name TEXT NOT NULL DEFAULT '',"
-    " manufacturer TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', firmware TEXT NOT NULL DEFAULT '',"
+    " manufacturer TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', firmware TEXT NOT NULL DEFAULT "
+    "'',"
     " reported_channels INTEGER NOT NULL DEFAULT -1, password TEXT NOT NULL DEFAULT '',"
     " media_transport INTEGER NOT NULL DEFAULT -1, transport TEXT NOT NULL DEFAULT 'udp',"
-    " address TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', online INTEGER NOT NULL DEFAULT 0,"
+    " address TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', online INTEGER NOT NULL DEFAULT "
+    "0,"
     " registered INTEGER NOT NULL DEFAULT 0, registered_at INTEGER NOT NULL DEFAULT 0,"
     " keepalive_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0,"
     " catalog_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS channels ("
     " device_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
     " manufacturer TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '',"
-    " civil_code TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', parental INTEGER NOT NULL DEFAULT -1,"
+    " civil_code TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', parental INTEGER NOT NULL "
+    "DEFAULT -1,"
     " parent_id TEXT NOT NULL DEFAULT '', business_group_id TEXT NOT NULL DEFAULT '',"
-    " status TEXT NOT NULL DEFAULT '', online INTEGER NOT NULL DEFAULT 0, ptz_type INTEGER NOT NULL DEFAULT -1,"
-    " has_position INTEGER NOT NULL DEFAULT 0, longitude REAL NOT NULL DEFAULT 0, latitude REAL NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL DEFAULT '', online INTEGER NOT NULL DEFAULT 0, ptz_type INTEGER NOT NULL DEFAULT "
+    "-1,"
+    " has_position INTEGER NOT NULL DEFAULT 0, longitude REAL NOT NULL DEFAULT 0, latitude REAL NOT NULL "
+    "DEFAULT 0,"
     " ip_address TEXT NOT NULL DEFAULT '', port INTEGER NOT NULL DEFAULT -1,"
     " PRIMARY KEY (device_id, id)) WITHOUT ROWID;";
 
@@ -53,7 +58,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_UPSERT_DEVICE] =
-        "INSERT INTO devices (id, name, device_name, manufacturer, model, firmware, reported_channels, password,"
+        "INSERT INTO devices (id, name, device_name, manufacturer, model, firmware, reported_channels, "
+        "password,"
         " media_transport, transport, address, user_agent, online, registered, registered_at, keepalive_at,"
         " expires_at, catalog_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
         " ON CONFLICT(id) DO UPDATE SET name=?2, device_name=?3, manufacturer=?4, model=?5, firmware=?6,"
@@ -62,8 +68,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DELETE_DEVICE] = "DELETE FROM devices WHERE id=?1",
     [ST_DELETE_CHANNELS] = "DELETE FROM channels WHERE device_id=?1",
     [ST_UPSERT_CHANNEL] =
-        "INSERT OR REPLACE INTO channels (device_id, id, name, manufacturer, model, owner, civil_code, address,"
-        " parental, parent_id, business_group_id, status, online, ptz_type, has_position, longitude, latitude,"
+        "INSERT OR REPLACE INTO channels (device_id, id, name, manufacturer, model, owner, civil_code, "
+        "address,"
+        " parental, parent_id, business_group_id, status, online, ptz_type, has_position, longitude, "
+        "latitude,"
         " ip_address, port) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
 };
 
@@ -112,7 +120,8 @@ int storage_open(const char *path)
     sqlite3_busy_timeout(db, 2000);
     sqlite3_stmt *st = NULL;
     int version = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
@@ -123,13 +132,14 @@ int storage_open(const char *path)
     }
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", SCHEMA_VERSION);
-    if (exec_sql("PRAGMA journal_mode=WAL") || exec_sql("PRAGMA synchronous=NORMAL") || exec_sql(schema_sql) ||
-        exec_sql(pragma)) {
+    if (exec_sql("PRAGMA journal_mode=WAL") || exec_sql("PRAGMA synchronous=NORMAL") ||
+        exec_sql(schema_sql) || exec_sql(pragma)) {
         storage_close();
         return EIO;
     }
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], NULL) !=
+            SQLITE_OK) {
             db_error(stmt_sql[i]);
             storage_close();
             return EIO;
@@ -207,11 +217,13 @@ int storage_load(void)
     sqlite3_stmt *st = NULL, *ch = NULL;
     const char *dev_sql =
         "SELECT id, name, device_name, manufacturer, model, firmware, reported_channels, password,"
-        " media_transport, transport, address, user_agent, registered, registered_at, keepalive_at, expires_at,"
+        " media_transport, transport, address, user_agent, registered, registered_at, keepalive_at, "
+        "expires_at,"
         " catalog_at FROM devices ORDER BY id";
-    const char *ch_sql = "SELECT id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,"
-                         " business_group_id, status, online, ptz_type, has_position, longitude, latitude,"
-                         " ip_address, port FROM channels WHERE device_id=?1 ORDER BY id";
+    const char *ch_sql =
+        "SELECT id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,"
+        " business_group_id, status, online, ptz_type, has_position, longitude, latitude,"
+        " ip_address, port FROM channels WHERE device_id=?1 ORDER BY id";
     if (sqlite3_prepare_v2(db, dev_sql, -1, &st, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, ch_sql, -1, &ch, NULL) != SQLITE_OK) {
         db_error("load");

@@ -1,6 +1,6 @@
-/* libFuzzer target for signaling/catalog: arbitrary bytes as MANSCDP bodies fed to a SumNum assembly. The input
- * is split at 0xFF bytes into several MESSAGE bodies (one answer in parts), the assembly is bounded at 64 items,
- * and what it hands over must be sorted, unique and within the bound. */
+/* libFuzzer target for signaling/catalog: arbitrary bytes as MANSCDP bodies fed to a SumNum assembly. The
+ * input is split at 0xFF bytes into several MESSAGE bodies (one answer in parts), the assembly is bounded at
+ * 64 items, and what it hands over must be sorted, unique and within the bound. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

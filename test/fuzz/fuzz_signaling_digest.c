@@ -1,5 +1,5 @@
-/* libFuzzer target for signaling/digest: Authorization/WWW-Authenticate parsing, verification, nonce checks and
- * the printers (whatever parses must print and parse back to the same fields). */
+/* libFuzzer target for signaling/digest: Authorization/WWW-Authenticate parsing, verification, nonce checks
+ * and the printers (whatever parses must print and parse back to the same fields). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char line[4096];
         int n = digest_credentials_format(line, sizeof(line), &f);
         if (n > 0 && digest_parse(line, (size_t)n, &back) == 0) {
-            if (strcmp(back.username, f.username) || strcmp(back.realm, f.realm) || strcmp(back.nonce, f.nonce) ||
-                strcmp(back.uri, f.uri) || strcmp(back.response, f.response))
+            if (strcmp(back.username, f.username) || strcmp(back.realm, f.realm) ||
+                strcmp(back.nonce, f.nonce) || strcmp(back.uri, f.uri) || strcmp(back.response, f.response))
                 abort(); /* print -> parse must be the identity on these fields */
         }
         struct digest_fields cred;

@@ -78,6 +78,17 @@ class RawDevice:
             else:
                 self.answer_request(first, hdrs)
 
+    def wait_query(self, cmdtype, timeout=10):
+        """Answers the gateway's requests with 200 until a query of `cmdtype` comes; returns its SN."""
+        deadline = time.monotonic() + timeout
+        while True:
+            first, hdrs, body = self.recv(max(0.1, deadline - time.monotonic()))
+            if first.startswith("SIP/2.0"):
+                continue
+            self.answer_request(first, hdrs)
+            if f"<CmdType>{cmdtype}</CmdType>".encode() in body:
+                return int(re.search(rb"<SN>(\d+)</SN>", body).group(1))
+
     def answer_request(self, first, hdrs):
         """200 to a request from the gateway (its queries), so its transactions end quietly."""
         resp = (f"SIP/2.0 200 OK\r\nVia: {hdrs['via']}\r\nFrom: {hdrs['from']}\r\nTo: {hdrs['to']};tag=x\r\n"
@@ -275,15 +286,35 @@ def main():
         code = gw.stop()
     c.eq("gbgate exits 0 on SIGTERM", code, 0)
 
-    # --- second gateway: auth off, no Date header, ban, keepalive timeout
-    gw2 = gbtest.Gateway(overrides={"sip.auth": "off", "sip.date_header": "off", "sip.keepalive_timeout_s": 10},
+    # --- second gateway: auth off, no Date header, keepalive timeout, partial catalog, periodic catalog refresh
+    gw2 = gbtest.Gateway(overrides={"sip.auth": "off", "sip.date_header": "off", "sip.keepalive_timeout_s": 10,
+                                    "sip.catalog_timeout_s": 2, "sip.catalog_interval_s": 4},
                          name="sip_protocol_noauth")
     try:
         d = RawDevice(gw2, "34020000001320000021")
         status, hdrs = d.register(password=None)
+        t0 = time.monotonic()
         c.eq("sip.auth=off: REGISTER accepted without Authorization", status, 200)
         c.ok("sip.date_header=off: no Date", "date" not in hdrs, hdrs)
-        t0 = time.monotonic()
+
+        cat = RawDevice(gw2, "34020000001320000022")
+        c.eq("second device registered", cat.register(password=None)[0], 200)
+        sn = cat.wait_query("Catalog")
+        c.ok("Catalog queried after the registration", sn > 0)
+        items = [("34020000001310000221", "一号"), ("34020000001310000222", "二号")]
+        body = catalog_body(cat.id, items, sum_num=3).replace(b"<SN>9</SN>", f"<SN>{sn}</SN>".encode())
+        c.eq("2 of SumNum 3 items: 200", cat.message(body), 200)
+        t_part = time.monotonic()
+        gbtest.wait_until(lambda: (device(gw2, cat.id) or {}).get("catalog_at"), 6, "partial catalog kept")
+        c.ok("partial catalog kept after sip.catalog_timeout_s", 1.5 <= time.monotonic() - t_part <= 4.5,
+             time.monotonic() - t_part)
+        c.eq("partial catalog: 2 channels", (device(gw2, cat.id) or {}).get("channel_count"), 2)
+        t_ref = time.monotonic()
+        cat.wait_query("Catalog", timeout=10)
+        c.ok("periodic refresh: Catalog queried again after sip.catalog_interval_s (4 s)",
+             2.5 <= time.monotonic() - t_ref <= 7, time.monotonic() - t_ref)
+        cat.close()
+
         gbtest.wait_until(lambda: (device(gw2, d.id) or {}).get("online") is False, 20, "keepalive timeout")
         waited = time.monotonic() - t0
         c.ok("offline after sip.keepalive_timeout_s (10 s) without keepalives", 8.5 <= waited <= 14, waited)

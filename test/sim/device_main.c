@@ -5,50 +5,53 @@
  *                [--id-base 34020000001320000001] [--server-id ID] [--domain D] [--password P]
  *                [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]
  *                [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]
- *                [--no-unregister] [--quiet]
+ *                [--no-unregister] [--threads N] [--quiet]
+ *
+ * The devices are spread over --threads threads (default: the cores, at most 4), each running its own libre
+ * loop: libre keeps one sorted timer list per loop and walks it on every insert, so one loop for thousands of
+ * devices spends its time in that walk.
  *
  * Exit code 0 when every device registered at least once, 1 otherwise, 2 on a usage error. The last stdout
  * line is a JSON object with the counts (registered/failed devices, answers, times).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "test/sim/device_sim.h"
 #include "test/sim/sim_device.h"
 
 struct sim_options sim_opt;
-struct sim_stats sim_stats;
+_Thread_local struct sim_stats sim_stats;
 
-static struct sim_device **devices;
-static int ndevices;
-static struct tmr stop_tmr, exit_tmr, tick_tmr;
-static bool stopping;
-
-static uint64_t now_ms(void)
-{
-    return tmr_jiffies();
-}
+/* Milestones across the shards (one thread each). */
+static uint64_t sim_stats_start_ms;
+static atomic_int registered_devices, catalog_devices;
+static atomic_ullong all_registered_ms, all_catalogs_ms;
 
 void sim_note_registered(void)
 {
-    if (++sim_stats.registered_devices == sim_opt.count) {
-        sim_stats.all_registered_ms = now_ms() - sim_stats.start_ms;
+    if (atomic_fetch_add(&registered_devices, 1) + 1 == sim_opt.count) {
+        atomic_store(&all_registered_ms, tmr_jiffies() - sim_stats_start_ms);
         if (!sim_opt.quiet)
             fprintf(stderr, "gbsim device: all %d devices registered in %llu ms\n", sim_opt.count,
-                    (unsigned long long)sim_stats.all_registered_ms);
+                    (unsigned long long)atomic_load(&all_registered_ms));
     }
 }
 
 void sim_note_catalog_sent(void)
 {
-    if (++sim_stats.catalog_devices == sim_opt.count) {
-        sim_stats.all_catalogs_ms = now_ms() - sim_stats.start_ms;
+    if (atomic_fetch_add(&catalog_devices, 1) + 1 == sim_opt.count) {
+        atomic_store(&all_catalogs_ms, tmr_jiffies() - sim_stats_start_ms);
         if (!sim_opt.quiet)
             fprintf(stderr, "gbsim device: all %d catalogs sent %llu ms after start\n", sim_opt.count,
-                    (unsigned long long)sim_stats.all_catalogs_ms);
+                    (unsigned long long)atomic_load(&all_catalogs_ms));
     }
 }
 
@@ -59,7 +62,7 @@ static void usage(void)
             "       [--per-message K] [--id-base ID] [--server-id ID] [--domain D] [--password P]\n"
             "       [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]\n"
             "       [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]\n"
-            "       [--no-unregister] [--quiet]\n");
+            "       [--no-unregister] [--threads N] [--quiet]\n");
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -95,6 +98,7 @@ static int parse_options(int argc, char **argv)
         O_NOQOP,
         O_NOUNREG,
         O_QUIET,
+        O_THREADS,
         O_HELP
     };
     static const struct option longopts[] = {{"server", 1, 0, O_SERVER},
@@ -119,6 +123,7 @@ static int parse_options(int argc, char **argv)
                                              {"no-qop", 0, 0, O_NOQOP},
                                              {"no-unregister", 0, 0, O_NOUNREG},
                                              {"quiet", 0, 0, O_QUIET},
+                                             {"threads", 1, 0, O_THREADS},
                                              {"help", 0, 0, O_HELP},
                                              {0, 0, 0, 0}};
     struct sim_options *o = &sim_opt;
@@ -135,6 +140,8 @@ static int parse_options(int argc, char **argv)
     o->keepalive_s = 60;
     o->expires_s = 3600;
     o->retry_s = 10;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores;
     bool have_server = false;
     int ramp = -1, c;
     optind = 1;
@@ -169,75 +176,156 @@ static int parse_options(int argc, char **argv)
         case O_NOQOP: o->no_qop = true; break;
         case O_NOUNREG: o->no_unregister = true; break;
         case O_QUIET: o->quiet = true; break;
+        case O_THREADS: o->threads = atoi(optarg); break;
         default: return -1;
         }
     }
     if (!have_server || o->count < 1 || o->count > 20000 || o->channels < 0 || o->channels > 1000 ||
-        o->keepalive_s < 1 || o->expires_s < 1 || o->retry_s < 1 || !all_digits(o->id_base, 20))
+        o->keepalive_s < 1 || o->expires_s < 1 || o->retry_s < 1 || o->threads < 1 || o->threads > 64 ||
+        !all_digits(o->id_base, 20))
         return -1;
     return ramp < 0 ? (o->count < 1000 ? o->count : 1000) : ramp; /* default: 1 ms per device, at most 1 s */
 }
 
-static void print_summary(void)
+static void print_summary(const struct sim_stats *st, int registered)
 {
-    int registered = 0;
-    for (int i = 0; i < ndevices; i++) registered += sim_device_registered_once(devices[i]);
-    sim_stats.failed_devices = sim_opt.count - registered;
+    int failed = sim_opt.count - registered;
     printf("{\"mode\":\"device\",\"devices\":%d,\"registered\":%d,\"failed\":%d,\"registers_ok\":%llu,"
            "\"challenges\":%llu,\"auth_rejected\":%llu,\"register_errors\":%llu,\"unregistered\":%llu,"
            "\"keepalives_ok\":%llu,\"keepalives_refused\":%llu,\"keepalives_failed\":%llu,"
            "\"queries\":{\"DeviceInfo\":%llu,\"DeviceStatus\":%llu,\"Catalog\":%llu,\"other\":%llu},"
            "\"catalog_messages\":%llu,\"catalog_devices\":%d,\"responses_failed\":%llu,"
            "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu}\n",
-           sim_opt.count, registered, sim_stats.failed_devices, (unsigned long long)sim_stats.registers_ok,
-           (unsigned long long)sim_stats.challenges, (unsigned long long)sim_stats.auth_rejected,
-           (unsigned long long)sim_stats.register_errors, (unsigned long long)sim_stats.unregisters,
-           (unsigned long long)sim_stats.keepalives_ok, (unsigned long long)sim_stats.keepalives_refused,
-           (unsigned long long)sim_stats.keepalives_failed, (unsigned long long)sim_stats.q_device_info,
-           (unsigned long long)sim_stats.q_device_status, (unsigned long long)sim_stats.q_catalog,
-           (unsigned long long)sim_stats.q_other, (unsigned long long)sim_stats.catalog_messages,
-           sim_stats.catalog_devices, (unsigned long long)sim_stats.responses_failed,
-           (unsigned long long)sim_stats.all_registered_ms, (unsigned long long)sim_stats.all_catalogs_ms);
+           sim_opt.count, registered, failed, (unsigned long long)st->registers_ok,
+           (unsigned long long)st->challenges, (unsigned long long)st->auth_rejected,
+           (unsigned long long)st->register_errors, (unsigned long long)st->unregisters,
+           (unsigned long long)st->keepalives_ok, (unsigned long long)st->keepalives_refused,
+           (unsigned long long)st->keepalives_failed, (unsigned long long)st->q_device_info,
+           (unsigned long long)st->q_device_status, (unsigned long long)st->q_catalog,
+           (unsigned long long)st->q_other, (unsigned long long)st->catalog_messages, st->catalog_devices,
+           (unsigned long long)st->responses_failed, (unsigned long long)st->all_registered_ms,
+           (unsigned long long)st->all_catalogs_ms);
     fflush(stdout);
 }
 
-static void tick_handler(void *arg)
-{
-    (void)arg;
-    uint64_t now = tmr_jiffies();
-    if (!stopping)
-        for (int i = 0; i < ndevices; i++) sim_device_tick(devices[i], now);
-    tmr_start(&tick_tmr, SIM_TICK_MS, tick_handler, NULL);
-}
+/* ---- shards: devices are spread over threads, each with its own libre loop (and its own timer list) ---- */
 
-static void exit_handler(void *arg)
+struct sim_shard {
+    pthread_t thread;
+    int first, count; /* device indexes [first, first + count) */
+    struct sim_device **devices;
+    int ndevices, registered, rc;
+    struct tmr tick_tmr, exit_tmr;
+    bool stopping;
+    struct sim_stats stats; /* the thread's counters, copied out at its end */
+};
+
+static struct sim_shard *shards;
+static int nshards, ramp_ms;
+static atomic_bool stop_requested;
+static atomic_int shards_done;
+
+static void shard_exit(void *arg)
 {
     (void)arg;
     re_cancel();
 }
 
-/* Unregisters everybody, then leaves the loop once the answers had time to come back. */
-static void stop(void *arg)
+static void shard_tick(void *arg)
+{
+    struct sim_shard *s = arg;
+    uint64_t now = tmr_jiffies();
+    if (!s->stopping && atomic_load(&stop_requested)) {
+        /* unregister everybody, then leave once the answers had time to come back */
+        s->stopping = true;
+        for (int i = 0; i < s->ndevices; i++) sim_device_unregister(s->devices[i]);
+        tmr_start(&s->exit_tmr, sim_opt.no_unregister ? 0 : 1500, shard_exit, s);
+    }
+    if (!s->stopping)
+        for (int i = 0; i < s->ndevices; i++) sim_device_tick(s->devices[i], now);
+    tmr_start(&s->tick_tmr, SIM_TICK_MS, shard_tick, s);
+}
+
+static void *shard_main(void *arg)
+{
+    struct sim_shard *s = arg;
+    s->rc = re_thread_init();
+    if (!s->rc) s->rc = fd_setsize(65536);
+    s->devices = calloc((size_t)s->count + 1, sizeof(*s->devices));
+    if (!s->devices) s->rc = ENOMEM;
+    for (int i = 0; !s->rc && i < s->count; i++) {
+        s->rc = sim_device_create(&s->devices[i], s->first + i);
+        if (s->rc)
+            fprintf(stderr, "gbsim device: cannot create device %d: %s\n", s->first + i, strerror(s->rc));
+        else
+            s->ndevices++;
+    }
+    if (!s->rc) {
+        for (int i = 0; i < s->ndevices; i++) {
+            uint64_t index = (uint64_t)(s->first + i);
+            sim_device_start(s->devices[i], (uint32_t)(index * (uint64_t)ramp_ms / (uint64_t)sim_opt.count));
+        }
+        tmr_init(&s->tick_tmr);
+        tmr_init(&s->exit_tmr);
+        tmr_start(&s->tick_tmr, 0, shard_tick, s);
+        re_main(NULL);
+        tmr_cancel(&s->tick_tmr);
+        tmr_cancel(&s->exit_tmr);
+    }
+    for (int i = 0; i < s->ndevices; i++) {
+        s->registered += sim_device_registered_once(s->devices[i]);
+        sim_device_destroy(s->devices[i]);
+    }
+    free(s->devices);
+    s->stats = sim_stats;
+    re_thread_close();
+    atomic_fetch_add(&shards_done, 1);
+    return NULL;
+}
+
+/* ---- the main thread: signals, --duration, waiting for the shards ---- */
+
+static struct tmr watch_tmr;
+
+static void watch(void *arg)
 {
     (void)arg;
-    if (stopping) return;
-    stopping = true;
-    for (int i = 0; i < ndevices; i++) sim_device_unregister(devices[i]);
-    tmr_start(&exit_tmr, sim_opt.no_unregister ? 0 : 1500, exit_handler, NULL);
+    if (sim_opt.duration_s > 0 && tmr_jiffies() - sim_stats_start_ms >= (uint64_t)sim_opt.duration_s * 1000)
+        atomic_store(&stop_requested, true);
+    if (atomic_load(&shards_done) == nshards) {
+        re_cancel();
+        return;
+    }
+    tmr_start(&watch_tmr, 50, watch, NULL);
 }
 
 static void signal_handler(int sig)
 {
     (void)sig;
-    if (stopping)
-        re_cancel();
-    else
-        stop(NULL);
+    atomic_store(&stop_requested, true);
+}
+
+static void add_stats(struct sim_stats *sum, const struct sim_stats *s)
+{
+    sum->registers_ok += s->registers_ok;
+    sum->auth_rejected += s->auth_rejected;
+    sum->challenges += s->challenges;
+    sum->register_errors += s->register_errors;
+    sum->unregisters += s->unregisters;
+    sum->keepalives_ok += s->keepalives_ok;
+    sum->keepalives_refused += s->keepalives_refused;
+    sum->keepalives_failed += s->keepalives_failed;
+    sum->q_device_info += s->q_device_info;
+    sum->q_device_status += s->q_device_status;
+    sum->q_catalog += s->q_catalog;
+    sum->q_other += s->q_other;
+    sum->catalog_messages += s->catalog_messages;
+    sum->responses_failed += s->responses_failed;
 }
 
 int sim_device_main(int argc, char **argv)
 {
-    int ramp_ms = parse_options(argc, argv);
+    ramp_ms = parse_options(argc, argv);
     if (ramp_ms < 0) {
         usage();
         return 2;
@@ -249,36 +337,39 @@ int sim_device_main(int argc, char **argv)
     }
     if (libre_init()) return 1;
     fd_setsize(65536);
-    tmr_init(&stop_tmr);
-    tmr_init(&exit_tmr);
-    tmr_init(&tick_tmr);
-    devices = calloc((size_t)sim_opt.count, sizeof(*devices));
-    int rc = 1;
-    if (!devices) goto out;
-    for (int i = 0; i < sim_opt.count; i++) {
-        int err = sim_device_create(&devices[i], i);
-        if (err) {
-            fprintf(stderr, "gbsim device: cannot create device %d: %s\n", i, strerror(err));
-            goto out;
-        }
-        ndevices++;
+    nshards = sim_opt.threads < sim_opt.count ? sim_opt.threads : sim_opt.count;
+    shards = calloc((size_t)nshards, sizeof(*shards));
+    if (!shards) return 1;
+    sim_stats_start_ms = tmr_jiffies();
+    int first = 0, started = 0;
+    for (int i = 0; i < nshards; i++) {
+        shards[i].first = first;
+        shards[i].count = sim_opt.count / nshards + (i < sim_opt.count % nshards);
+        first += shards[i].count;
+        if (pthread_create(&shards[i].thread, NULL, shard_main, &shards[i])) break;
+        started++;
     }
-    sim_stats.start_ms = now_ms();
-    for (int i = 0; i < ndevices; i++)
-        sim_device_start(devices[i], (uint32_t)((uint64_t)i * (uint64_t)ramp_ms / (uint64_t)ndevices));
-    tmr_start(&tick_tmr, 0, tick_handler, NULL);
-    if (sim_opt.duration_s > 0) tmr_start(&stop_tmr, (uint64_t)sim_opt.duration_s * 1000, stop, NULL);
+    nshards = started;
+    tmr_init(&watch_tmr);
+    tmr_start(&watch_tmr, 50, watch, NULL);
     re_main(signal_handler);
-    print_summary();
-    rc = sim_stats.failed_devices == 0 ? 0 : 1;
-out:
-    tmr_cancel(&stop_tmr);
-    tmr_cancel(&exit_tmr);
-    tmr_cancel(&tick_tmr);
-    for (int i = 0; i < ndevices; i++) sim_device_destroy(devices[i]);
-    free(devices);
-    devices = NULL;
-    ndevices = 0;
+    tmr_cancel(&watch_tmr);
+
+    struct sim_stats sum;
+    memset(&sum, 0, sizeof(sum));
+    int registered = 0, rc = 0;
+    for (int i = 0; i < nshards; i++) {
+        pthread_join(shards[i].thread, NULL);
+        add_stats(&sum, &shards[i].stats);
+        registered += shards[i].registered;
+        if (shards[i].rc) rc = 1;
+    }
+    sum.all_registered_ms = atomic_load(&all_registered_ms);
+    sum.all_catalogs_ms = atomic_load(&all_catalogs_ms);
+    sum.catalog_devices = atomic_load(&catalog_devices);
+    print_summary(&sum, registered);
+    free(shards);
+    shards = NULL;
     libre_close();
-    return rc;
+    return rc || registered < sim_opt.count ? 1 : 0;
 }

@@ -23,24 +23,22 @@ struct sim_options {
     char server_id[21], domain[64];
     char password[128];
     char local_ip[64];
-    int keepalive_s, expires_s, retry_s, duration_s;
+    int keepalive_s, expires_s, retry_s, duration_s, threads;
     bool realm_quirk, auth_first, utf8_under_gb2312, no_xml_decl, no_qop, no_unregister, quiet;
 };
 
 struct sim_stats {
-    int registered_devices; /* devices that registered at least once */
-    int failed_devices;     /* devices never registered (at exit) */
     uint64_t registers_ok, auth_rejected, challenges, register_errors, unregisters;
     uint64_t keepalives_ok, keepalives_refused, keepalives_failed;
     uint64_t q_device_info, q_device_status, q_catalog, q_other, catalog_messages, responses_failed;
     int catalog_devices; /* devices that sent their whole catalog at least once */
-    uint64_t start_ms, all_registered_ms, all_catalogs_ms;
+    uint64_t all_registered_ms, all_catalogs_ms;
 };
 
 struct sim_device;
 
 extern struct sim_options sim_opt;
-extern struct sim_stats sim_stats;
+extern _Thread_local struct sim_stats sim_stats; /* per shard thread, summed at exit */
 
 int sim_device_create(struct sim_device **out, int index);
 void sim_device_start(struct sim_device *dev, uint32_t delay_ms);

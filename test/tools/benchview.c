@@ -1,8 +1,9 @@
 /*
  * benchview: K HTTP-FLV (or WS-FLV) viewers in one epoll thread, for the benchmark. Connects to
- * URL_PREFIX{i}.flv for i in [first, first+K), reads for S seconds, and prints one JSON line: viewers connected,
- * bytes, and per-viewer bitrate (min/avg/max over the measuring window, which starts after --warmup seconds).
- * Cheap by design (one read per readiness event, 256 KiB buffer) so it does not steal the gateway's CPU.
+ * URL_PREFIX{i}.flv for i in [first, first+K), reads for S seconds, and prints one JSON line: viewers
+ * connected, bytes, and per-viewer bitrate (min/avg/max over the measuring window, which starts after
+ * --warmup seconds). Cheap by design (one read per readiness event, 256 KiB buffer) so it does not steal the
+ * gateway's CPU.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,8 +40,9 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: benchview --host IP --port P --prefix /live/bench --first N --count K --seconds S "
-                    "[--warmup W]\n");
+    fprintf(stderr,
+            "usage: benchview --host IP --port P --prefix /live/bench --first N --count K --seconds S "
+            "[--warmup W]\n");
     exit(2);
 }
 
@@ -49,8 +51,8 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *prefix = "/live/bench";
     int port = 8080, first = 0, count = 1;
     double seconds = 10, warmup = 2;
-    static const struct option opts[] = {{"host", 1, 0, 'h'},    {"port", 1, 0, 'p'},  {"prefix", 1, 0, 'x'},
-                                         {"first", 1, 0, 'f'},   {"count", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
+    static const struct option opts[] = {{"host", 1, 0, 'h'},   {"port", 1, 0, 'p'},  {"prefix", 1, 0, 'x'},
+                                         {"first", 1, 0, 'f'},  {"count", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
                                          {"warmup", 1, 0, 'w'}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -80,7 +82,8 @@ int main(int argc, char **argv)
             continue;
         }
         char req[256];
-        int n = snprintf(req, sizeof req, "GET %s%d.flv HTTP/1.1\r\nHost: %s\r\n\r\n", prefix, c->index, host);
+        int n =
+            snprintf(req, sizeof req, "GET %s%d.flv HTTP/1.1\r\nHost: %s\r\n\r\n", prefix, c->index, host);
         if (write(c->fd, req, (size_t)n) != n) {
             close(c->fd);
             c->fd = -1;

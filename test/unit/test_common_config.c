@@ -41,8 +41,9 @@ START_TEST(file_and_overrides)
 {
     struct gb_config c;
     config_defaults(&c);
-    const char *p = write_tmp("# comment\n[http]\nport = 8181   # trailing comment\n\n[stream]\ngop_cache=off\n"
-                              "audio_transcode = OFF\n[media]\nrtp_port_range = 40000-40100\n");
+    const char *p =
+        write_tmp("# comment\n[http]\nport = 8181   # trailing comment\n\n[stream]\ngop_cache=off\n"
+                  "audio_transcode = OFF\n[media]\nrtp_port_range = 40000-40100\n");
     ck_assert_int_eq(config_load_file(&c, p, err, sizeof err), 0);
     ck_assert_int_eq(c.http.port, 8181);
     ck_assert(!c.stream.gop_cache);
@@ -130,7 +131,7 @@ START_TEST(shipped_config_documents_every_key)
     shipped[len] = 0;
     /* every line the table prints (section, doc, key = default) is in the shipped file, in order */
     ck_assert_msg(strstr((char *)shipped, want.text), "etc/gbgate.conf is out of date: regenerate it with "
-                                                     "build/gbgate --print-config");
+                                                      "build/gbgate --print-config");
     /* and the shipped file loads cleanly */
     ck_assert_int_eq(config_load_file(&c, GB_SOURCE_DIR "/etc/gbgate.conf", err, sizeof err), 0);
     free(shipped);

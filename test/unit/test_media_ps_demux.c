@@ -84,7 +84,7 @@ START_TEST(test_hik_704x576_whole_and_pieces)
     ps_demux_destroy(d);
 
     /* random pieces: small (header splits everywhere) and RTP-sized */
-    const size_t max_piece[] = {7, 1500, 70000};
+    const size_t max_piece[] = {64, 1500, 70000};
     for (unsigned seed = 1; seed <= 3; seed++) {
         struct collector c = {0};
         d = collector_demux(&c, 0);

@@ -271,6 +271,21 @@ START_TEST(test_guess_codec)
     ck_assert_int_eq(track.codec, CODEC_H264);
     ck_assert_uint_eq(track.width, 704);
     video_au_destroy(&au);
+
+    /* units read as the wrong codec before the switch are dropped: here an H.264 AUD (09 with an
+     * inconclusive second byte) that H.265 rules had kept (found by fuzzing) */
+    memset(&track, 0, sizeof track);
+    video_au_init(&au, CODEC_H265, 1 << 20, &track);
+    const uint8_t aud_then_sps[] = {0x00, 0x00, 0x01, 0x09, 0x00, 0x11, 0x00, 0x00, 0x01,
+                                    0x67, 0x4d, 0x00, 0x1e, 0x00, 0x00, 0x01, 0x65, 0x88};
+    video_au_feed(&au, aud_then_sps, sizeof aud_then_sps);
+    ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
+    ck_assert_int_eq(f.codec, CODEC_H264);
+    ck_assert(f.key);
+    ck_assert_uint_eq(f.len, 8 + 4 + 2);
+    ck_assert_mem_eq(payload(&f), "\x00\x00\x00\x04\x67\x4d\x00\x1e\x00\x00\x00\x02\x65\x88", 14);
+    media_frame_release(&f);
+    video_au_destroy(&au);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
-/* Unit tests for signaling/catalog: SumNum assembly across MESSAGEs (synthetic and the real Hikvision answer in
- * 9 MESSAGEs with GB2312 names), duplicates, limits, partial results. */
+/* Unit tests for signaling/catalog: SumNum assembly across MESSAGEs (synthetic and the real Hikvision answer
+ * in 9 MESSAGEs with GB2312 names), duplicates, limits, partial results. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,10 @@ static struct manscdp_catalog_item item(const char *id, const char *name)
     return it;
 }
 
-/* Builds a catalog response body with our own builder and adds it through the parser, as the registrar does. */
-static void add_message(struct catalog_assembly *a, uint32_t sum, const struct manscdp_catalog_item *items, size_t n)
+/* Builds a catalog response body with our own builder and adds it through the parser, as the registrar does.
+ */
+static void add_message(struct catalog_assembly *a, uint32_t sum, const struct manscdp_catalog_item *items,
+                        size_t n)
 {
     char body[16384];
     size_t len;
@@ -37,7 +39,8 @@ static void add_message(struct catalog_assembly *a, uint32_t sum, const struct m
 START_TEST(assembles_across_messages_with_duplicates)
 {
     struct catalog_assembly *a = catalog_assembly_create(7, 100, 0);
-    struct manscdp_catalog_item m1[] = {item("34020000001320000003", "三号"), item("34020000001320000001", "一号")};
+    struct manscdp_catalog_item m1[] = {item("34020000001320000003", "三号"),
+                                        item("34020000001320000001", "一号")};
     struct manscdp_catalog_item m2[] = {item("34020000001320000001", "一号改")}; /* resent, renamed */
     struct manscdp_catalog_item m3[] = {item("34020000001320000002", "二号")};
     add_message(a, 3, m1, 2);

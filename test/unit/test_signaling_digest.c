@@ -1,5 +1,5 @@
-/* Unit tests for signaling/digest: parsing, RFC 2617 vectors, the real device REGISTERs of ../shared/sip-samples,
- * stateless nonces, and the client half used by the simulator. */
+/* Unit tests for signaling/digest: parsing, RFC 2617 vectors, the real device REGISTERs of
+ * ../shared/sip-samples, stateless nonces, and the client half used by the simulator. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +20,8 @@ START_TEST(rfc2617_with_qop)
 {
     /* RFC 2617 section 3.5 (method GET). */
     struct digest_fields f = parse_ok(
-        "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
+        "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", "
+        "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
         "uri=\"/dir/index.html\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", "
         "response=\"6629fae49393a05397450978507c4ef1\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"");
     ck_assert_str_eq(f.username, "Mufasa");
@@ -68,21 +69,21 @@ START_TEST(real_device_registers)
     if (n < 0) return;
     ck_assert_int_ge(n, 1);
     /* eXosip IPC: also re-REGISTERs (unregister) reusing an old nonce; both verify. */
-    ck_assert_int_ge(verify_file("sip-samples/fri_exosip_device_register_digest.sip.txt", "34010000001310000001",
-                                 "12345678"),
+    ck_assert_int_ge(verify_file("sip-samples/fri_exosip_device_register_digest.sip.txt",
+                                 "34010000001310000001", "12345678"),
                      2);
     /* Hikvision IPC (realm "34020000", opaque) and a Hikvision platform (user admin, realm "hik"). */
-    ck_assert_int_ge(verify_file("sip-samples/avstackdocs_pcaps_sip_messages.txt", "34020000001110000001",
-                                 "12345678"),
-                     3);
+    ck_assert_int_ge(
+        verify_file("sip-samples/avstackdocs_pcaps_sip_messages.txt", "34020000001110000001", "12345678"), 3);
     ck_assert_int_ge(verify_file("sip-samples/avstackdocs_pcaps_sip_messages.txt", "admin", "12345"), 2);
 }
 END_TEST
 
 START_TEST(parse_tolerance)
 {
-    struct digest_fields f = parse_ok("  digest   USERNAME = abc ,realm=\"r\\\"q\",nonce=\"n\", uri=\"sip:x\","
-                                      "response=\"0123\", foo=\"bar, baz\", algorithm=md5");
+    struct digest_fields f =
+        parse_ok("  digest   USERNAME = abc ,realm=\"r\\\"q\",nonce=\"n\", uri=\"sip:x\","
+                 "response=\"0123\", foo=\"bar, baz\", algorithm=md5");
     ck_assert_str_eq(f.username, "abc");
     ck_assert_str_eq(f.realm, "r\"q");
     ck_assert_str_eq(f.algorithm, "md5");
@@ -131,7 +132,8 @@ END_TEST
 
 START_TEST(credentials_check)
 {
-    struct digest_fields f = parse_ok("Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"sip:a\", response=\"x\"");
+    struct digest_fields f =
+        parse_ok("Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"sip:a\", response=\"x\"");
     ck_assert_int_eq(digest_credentials_check(&f), 0);
     strcpy(f.algorithm, "SHA-256");
     ck_assert_int_eq(digest_credentials_check(&f), EPROTONOSUPPORT);
@@ -184,7 +186,8 @@ START_TEST(challenge_and_answer_roundtrip)
 {
     char hdr[512];
     int n = digest_challenge_format(hdr, sizeof(hdr), "3402000000", "abcdef", true, true);
-    ck_assert_str_eq(hdr, "Digest realm=\"3402000000\", nonce=\"abcdef\", algorithm=MD5, qop=\"auth\", stale=true");
+    ck_assert_str_eq(
+        hdr, "Digest realm=\"3402000000\", nonce=\"abcdef\", algorithm=MD5, qop=\"auth\", stale=true");
     ck_assert_int_eq(n, (int)strlen(hdr));
     ck_assert_int_eq(digest_challenge_format(hdr, 20, "3402000000", "abcdef", true, true), -1);
 
@@ -224,7 +227,8 @@ START_TEST(challenge_and_answer_roundtrip)
 
     chall.algorithm[0] = 0;
     strcpy(chall.algorithm, "SHA-256");
-    ck_assert_int_eq(digest_answer(&chall, "REGISTER", "sip:x", "dev", "pw", NULL, "c", 1, &cred), EPROTONOSUPPORT);
+    ck_assert_int_eq(digest_answer(&chall, "REGISTER", "sip:x", "dev", "pw", NULL, "c", 1, &cred),
+                     EPROTONOSUPPORT);
 }
 END_TEST
 
