@@ -22,6 +22,7 @@
 #include "media/stream.h"
 #include "media/worker.h"
 #include "relay/http_server.h"
+#include "relay/rtmp.h"
 #include "signaling/signaling.h"
 #include "version.h"
 
@@ -198,6 +199,7 @@ int app_main(int argc, char **argv)
 
     rc = workers_start(&config, err, sizeof err);
     if (!rc) rc = http_server_start(&config, err, sizeof err);
+    if (!rc) rc = rtmp_server_start(&config, err, sizeof err);
     if (!rc && config.sip.enabled) {
         make_parent_dir(config.storage.path);
         rc = signaling_start(&config);

@@ -26,7 +26,7 @@ void streams_api_register(void);
  * thread when it is open or failed. port: -1 = shared port, 0 = allocate, >0 as given. */
 typedef void (*stream_open_cb)(void *arg, int err, const struct stream_entry *e, const char *message);
 int streams_open(const char *id, enum stream_transport t, int port, uint32_t ssrc, const char *remote,
-                 const char *source, stream_open_cb cb, void *arg);
+                 const char *source, bool on_demand, stream_open_cb cb, void *arg);
 bool streams_valid_id(const char *id);
 /* {"flv","ws_flv","rtmp"} URLs of a stream; req (may be NULL) gives the host the client used. */
 struct api_request;

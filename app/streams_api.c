@@ -84,7 +84,7 @@ static int pick_worker(void)
 }
 
 int streams_open(const char *id, enum stream_transport t, int port, uint32_t ssrc, const char *remote,
-                 const char *source, stream_open_cb cb, void *arg)
+                 const char *source, bool on_demand, stream_open_cb cb, void *arg)
 {
     const struct gb_config *cfg = app_config();
     struct open_job *j = calloc(1, sizeof *j);
@@ -95,6 +95,7 @@ int streams_open(const char *id, enum stream_transport t, int port, uint32_t ssr
     j->e.created_ms = clock_wall_ms();
     snprintf(j->e.remote, sizeof j->e.remote, "%s", remote ? remote : "");
     snprintf(j->e.source, sizeof j->e.source, "%s", source);
+    j->e.on_demand = on_demand;
     j->cb = cb;
     j->arg = arg;
     if (directory_count() >= (size_t)cfg->media.max_streams) {
@@ -368,7 +369,7 @@ static void handle_create(struct api_request *req)
             "its own");
         goto out;
     }
-    int rc = streams_open(id, t, port, ssrc, remote, "api", created_reply, req);
+    int rc = streams_open(id, t, port, ssrc, remote, "api", false, created_reply, req);
     if (rc == EEXIST)
         api_reply_error(req, 409, "stream_exists", "stream '%s' exists", id);
     else if (rc == EADDRINUSE)

@@ -101,9 +101,21 @@ static const struct key_def keys[] = {
     S("http", "api_token", http.api_token, "", "bearer token required for API calls not from loopback"),
     S("http", "www", http.www, "web", "directory of the web console"),
 
-    B("rtmp", "enabled", rtmp.enabled, "on", "RTMP play server"),
+    B("rtmp", "enabled", rtmp.enabled, "on", "RTMP play server: rtmp://host:port/live/{stream}"),
+    S("rtmp", "listen", rtmp.listen, "0.0.0.0", "RTMP address"),
     I("rtmp", "port", rtmp.port, 1, 65535, "1935", "RTMP port"),
     I("rtmp", "chunk_size", rtmp.chunk_size, 128, 65536, "4096", "RTMP chunk size sent to players"),
+
+    S("relay", "rule1", relay.rules[0], "",
+      "push matching streams to an RTMP server: pattern=url, e.g. 3402*=rtmp://origin/live/{id} (empty = none)"),
+    S("relay", "rule2", relay.rules[1], "", "another pattern=url rule (every matching rule starts a relay)"),
+    S("relay", "rule3", relay.rules[2], "", "another pattern=url rule"),
+    S("relay", "rule4", relay.rules[3], "", "another pattern=url rule"),
+    I("relay", "queue_kb", relay.queue_kb, 64, 65536, "2048",
+      "tags queued per relay; when full the relay skips to the next keyframe"),
+    I("relay", "reconnect_max_s", relay.reconnect_max_s, 1, 3600, "30",
+      "reconnect backoff starts at 1 s and doubles up to this"),
+    I("relay", "timeout_s", relay.timeout_s, 1, 300, "10", "RTMP connect/write timeout of a relay"),
 
     I("stream", "idle_close_s", stream.idle_close_s, 0, 86400, "30",
       "close an on-demand stream this long after its last viewer left"),
@@ -330,6 +342,13 @@ int config_validate(const struct gb_config *cfg, char *err, size_t errsize)
         strcasecmp(cfg->sip.charset, "GB18030")) {
         snprintf(err, errsize, "sip.charset: '%s' is not GB2312, GB18030 or UTF-8", cfg->sip.charset);
         return EINVAL;
+    }
+    for (int i = 0; i < 4; i++) {
+        const char *rule = cfg->relay.rules[i], *eq = strchr(rule, '=');
+        if (rule[0] && (!eq || eq == rule || (strncasecmp(eq + 1, "rtmp://", 7) && strncasecmp(eq + 1, "rtmps://", 8)))) {
+            snprintf(err, errsize, "relay.rule%d: '%s' is not pattern=rtmp://...", i + 1, rule);
+            return EINVAL;
+        }
     }
     if (cfg->sip.enabled && strlen(cfg->sip.id) != 20) {
         snprintf(err, errsize, "sip.id: '%s' is not a 20-digit GB28181 ID", cfg->sip.id);

@@ -60,9 +60,17 @@ struct gb_config {
     } http;
     struct {
         bool enabled;
+        char listen[CFG_STR_MAX];
         int port;
         int chunk_size;
     } rtmp;
+    struct {
+        /* "pattern=url": streams whose id matches the shell pattern are pushed to url ({id} = the stream id) */
+        char rules[4][CFG_STR_MAX];
+        int queue_kb;        /* tags queued between the stream's worker and the relay thread */
+        int reconnect_max_s; /* backoff cap */
+        int timeout_s;       /* connect/write timeout of the RTMP connection */
+    } relay;
     struct {
         int idle_close_s;
         bool gop_cache;

@@ -131,6 +131,14 @@ void directory_publish_stats(const char *id, const struct stream_stats *st)
     pthread_rwlock_unlock(&lock);
 }
 
+void directory_set_ready(const char *id, bool ready)
+{
+    pthread_rwlock_wrlock(&lock);
+    struct stream_entry *e = find_locked(id);
+    if (e) e->ready = ready;
+    pthread_rwlock_unlock(&lock);
+}
+
 static int by_id(const void *a, const void *b)
 {
     return strcmp(((const struct stream_entry *)a)->id, ((const struct stream_entry *)b)->id);

@@ -27,6 +27,8 @@ struct stream_entry {
     uint32_t ssrc;   /* expected SSRC; 0 = any (per-stream ports only) */
     char remote[64]; /* tcp-active: where we connect */
     char source[32]; /* "api", "gb" (live view), ... */
+    bool on_demand;  /* started for viewers (GB live view): viewers wait until it is ready */
+    bool ready;      /* on-demand stream: first keyframe seen, viewers may attach */
     uint64_t created_ms;
     struct stream_stats stats;
 };
@@ -40,6 +42,7 @@ bool directory_get(const char *id, struct stream_entry *out);
 /* Owner of a shared-port SSRC, or -1. */
 int directory_owner_by_ssrc(uint32_t ssrc);
 void directory_publish_stats(const char *id, const struct stream_stats *st);
+void directory_set_ready(const char *id, bool ready);
 /* Copies of every entry (malloc'd array, caller frees) sorted by id. */
 size_t directory_list(struct stream_entry **out);
 size_t directory_count(void);

@@ -372,9 +372,10 @@ static void http_tick(struct worker *w, uint64_t now)
 {
     struct http_worker *hw = worker_get_ext(w);
     if (!hw) return;
+    http_flv_expire_pending(now, false);
     for (struct http_conn *c = hw->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->waiting_api && now - c->last_activity_ms > IDLE_TIMEOUT_MS) conn_close(c);
+        if (!c->waiting_api && !c->parked && now - c->last_activity_ms > IDLE_TIMEOUT_MS) conn_close(c);
     }
 }
 
@@ -386,6 +387,7 @@ static void free_http_worker(uv_handle_t *h)
 static void http_stop(struct worker *w)
 {
     struct http_worker *hw = worker_get_ext(w);
+    http_flv_expire_pending(0, true);
     viewer_close_all();
     if (!hw) return;
     while (hw->conns) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/control.h"
 #include "common/log.h"
 #include "media/directory.h"
@@ -18,12 +19,22 @@
 
 #define MODULE "http-flv"
 
-static void (*miss_hook)(const char *id);
+static bool (*miss_hook)(const char *id);
 
-void http_set_stream_miss_hook(void (*fn)(const char *id))
+void http_set_stream_miss_hook(bool (*fn)(const char *id))
 {
     miss_hook = fn;
 }
+
+/* Requests parked while their stream starts on demand (per worker, so no locking). */
+struct pending_view {
+    struct pending_view *next;
+    struct http_conn *c;
+    char id[STREAM_ID_MAX + 1];
+    bool ws;
+    uint64_t deadline_ms;
+};
+static _Thread_local struct pending_view *pending;
 
 struct flv_request {
     int fd;
@@ -156,8 +167,22 @@ void http_flv_serve(struct http_conn *c, const char *id, bool websocket)
         return;
     }
     struct stream_entry e;
-    if (!directory_get(id, &e)) {
-        if (miss_hook) miss_hook(id); /* on-demand start hook (live view) */
+    if (!directory_get(id, &e) || (e.on_demand && !e.ready)) {
+        if (miss_hook && miss_hook(id)) { /* starting on demand (GB live view): wait for it, bounded */
+            struct pending_view *p = calloc(1, sizeof *p);
+            if (!p) {
+                http_respond_error(c, 503, "overloaded", "out of memory");
+                return;
+            }
+            p->c = c;
+            c->parked = true;
+            p->ws = websocket;
+            snprintf(p->id, sizeof p->id, "%s", id);
+            p->deadline_ms = clock_mono_ms() + (uint64_t)http_cfg->stream.first_frame_timeout_s * 1000 + 5000;
+            p->next = pending;
+            pending = p;
+            return;
+        }
         http_respond_error(c, 404, "stream_not_found", "no such stream");
         return;
     }
@@ -184,5 +209,68 @@ void http_flv_serve(struct http_conn *c, const char *id, bool websocket)
     if (worker_post(owner, serve_on_owner, copy) != 0) {
         close(r.fd);
         free(copy);
+    }
+}
+
+/* ---- on-demand waits ---- */
+
+struct ready_msg {
+    char id[STREAM_ID_MAX + 1];
+    bool ok;
+    int status;
+    char reason[160];
+};
+
+static void ready_on_worker(void *arg)
+{
+    struct ready_msg *m = arg;
+    struct pending_view **pp = &pending;
+    while (*pp) {
+        struct pending_view *p = *pp;
+        if (strcmp(p->id, m->id) != 0) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        p->c->parked = false;
+        if (m->ok) {
+            http_flv_serve(p->c, p->id, p->ws);
+        } else {
+            const char *code = m->status == 404 ? "not_found" : m->status == 409 ? "device_offline"
+                               : m->status == 504                  ? "timeout"
+                                                                   : "play_failed";
+            http_respond_error(p->c, m->status, code, m->reason);
+        }
+        free(p);
+    }
+    free(arg);
+}
+
+void http_stream_ready(const char *id, bool ok, int status, const char *reason)
+{
+    for (int i = 0; i < workers_count(); i++) {
+        struct ready_msg *m = calloc(1, sizeof *m);
+        if (!m) return;
+        snprintf(m->id, sizeof m->id, "%s", id);
+        m->ok = ok;
+        m->status = status;
+        snprintf(m->reason, sizeof m->reason, "%s", reason ? reason : "");
+        if (worker_post(i, ready_on_worker, m) != 0) free(m);
+    }
+}
+
+void http_flv_expire_pending(uint64_t now_ms, bool all)
+{
+    struct pending_view **pp = &pending;
+    while (*pp) {
+        struct pending_view *p = *pp;
+        if (!all && now_ms < p->deadline_ms) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        p->c->parked = false;
+        http_respond_error(p->c, 504, "timeout", "the stream did not start in time");
+        free(p);
     }
 }

@@ -44,6 +44,7 @@ struct http_conn {
     size_t out_len, out_sent;
     bool close_after_write;
     bool waiting_api;
+    bool parked; /* waiting for an on-demand stream (owned by the pending list) */
 };
 
 /* Queues a complete response; Content-Length and CORS headers are added here. body may be NULL. */
@@ -59,7 +60,8 @@ const char *http_status_text(int status);
 void http_route(struct http_conn *c);
 /* http_flv.c */
 void http_flv_serve(struct http_conn *c, const char *stream_id, bool websocket);
-void http_flv_retry_pending(const char *id, bool ok, int status, const char *reason);
+/* Answers parked on-demand requests whose wait expired (all: every one, at shutdown). */
+void http_flv_expire_pending(uint64_t now_ms, bool all);
 /* http_metrics.c */
 void http_metrics_serve(struct http_conn *c);
 /* http_static.c */

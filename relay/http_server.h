@@ -22,9 +22,11 @@ int http_server_start(const struct gb_config *cfg, char *err, size_t errsize);
  * /metrics, so it must be thread-safe (read counters only). */
 void http_set_metrics_hook(void (*fn)(struct sbuf *out));
 
-/* A viewer asked for a stream nobody has. The hook runs on the control thread with the stream id; it calls
- * http_stream_ready(id, ok, reason) when the stream exists (or failed). Used for on-demand GB live view. */
-void http_set_stream_miss_hook(void (*fn)(const char *id));
+/* A viewer asked for a stream nobody has. The hook runs on the worker; it returns true when the stream may
+ * start on demand (it then arranges that, e.g. by posting to the control thread): the request is parked until
+ * http_stream_ready(id, ...) or stream.first_frame_timeout_s. False: 404 at once. Used for GB live view. */
+void http_set_stream_miss_hook(bool (*fn)(const char *id));
+/* The on-demand stream `id` is playing (ok) or failed (status + reason for the waiting viewers). Any thread. */
 void http_stream_ready(const char *id, bool ok, int status, const char *reason);
 
 #endif

@@ -32,9 +32,16 @@ struct live {
     int nviewers;
     uint64_t viewers_total, viewer_bytes_closed, tags_unsupported;
     bool closed;
+    bool started; /* the first keyframe (or audio-only frame) went out */
 };
 
 static void (*viewers_hook)(const char *id, int viewers);
+static void (*first_frame_hook)(const char *id);
+
+void live_set_first_frame_hook(void (*fn)(const char *id))
+{
+    first_frame_hook = fn;
+}
 
 void live_set_viewers_hook(void (*fn)(const char *id, int viewers))
 {
@@ -181,6 +188,10 @@ static void live_on_frame(void *sink, struct media_frame *f)
     }
     broadcast(l, &tag);
     flv_tag_release(&tag);
+    if (!l->started && (video_key || (!l->has_video && !video))) {
+        l->started = true;
+        if (first_frame_hook) first_frame_hook(l->id);
+    }
 }
 
 static void live_on_close(void *sink, const char *reason)

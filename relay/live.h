@@ -26,7 +26,9 @@ int live_viewer_count(const struct live *l);
 /* Called by viewers' on_close. */
 void live_viewer_closed(struct viewer *v);
 
-/* Hook: when the last viewer leaves / the first arrives (app uses it for stream.idle_close_s). */
+/* Hooks, called on the owning worker: the viewer count changed (app uses it for stream.idle_close_s); the
+ * stream's first video keyframe (or first audio frame of an audio-only stream) went out. */
 void live_set_viewers_hook(void (*fn)(const char *id, int viewers));
+void live_set_first_frame_hook(void (*fn)(const char *id));
 
 #endif

@@ -15,6 +15,7 @@
 #define GB_RELAY_RTMP_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/config.h"
@@ -25,10 +26,11 @@
  * the config key in err. */
 int rtmp_server_start(const struct gb_config *cfg, char *err, size_t errsize);
 
-/* A player asked for a stream nobody has: the same hook as http_set_stream_miss_hook (on-demand GB live
- * view). Called on a worker thread; the player then waits up to stream.first_frame_timeout_s for the stream
- * to appear in the directory. Without a hook the player gets NetStream.Play.StreamNotFound at once. */
-void rtmp_set_stream_miss_hook(void (*fn)(const char *id));
+/* A player asked for a stream nobody has: install the same hook as http_set_stream_miss_hook (on-demand GB
+ * live view). Called on a worker thread; when it returns true the player waits, up to
+ * stream.first_frame_timeout_s, for the stream to be in the directory and (on-demand streams) ready; when it
+ * returns false, or without a hook, the player gets NetStream.Play.StreamNotFound at once. */
+void rtmp_set_stream_miss_hook(bool (*fn)(const char *id));
 
 /* Prometheus lines: RTMP connections, players, refused/cut connections by reason, relays. Thread-safe. */
 void rtmp_metrics_write(struct sbuf *out);

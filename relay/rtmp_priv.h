@@ -46,6 +46,8 @@ int rtmp_players_of(const char *id);
 void rtmp_relays_init(const struct gb_config *cfg);
 /* On each worker's timer: starts the rule relays of streams that opened there. */
 void rtmp_relays_scan(struct worker *w, uint64_t now_ms);
+/* A worker thread is exiting (shutdown): stop every relay (once) and free this worker's rule state. */
+void rtmp_relays_worker_exit(void);
 json_t *rtmp_relays_json(const char *stream_id);
 void rtmp_relays_metrics(struct sbuf *out);
 /* rtmp_relay_api.c */

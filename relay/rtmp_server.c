@@ -59,9 +59,9 @@ struct rtmp_conn {
 
 static pthread_key_t worker_key;
 static _Thread_local struct rtmp_worker *current_rw;
-static void (*miss_hook)(const char *id);
+static bool (*miss_hook)(const char *id);
 
-void rtmp_set_stream_miss_hook(void (*fn)(const char *id))
+void rtmp_set_stream_miss_hook(bool (*fn)(const char *id))
 {
     miss_hook = fn;
 }
@@ -212,26 +212,27 @@ static void play_not_found(struct rtmp_conn *c, const char *why)
     write_pending(c);
 }
 
-/* The player asked for s->stream: find its owner, or wait for an on-demand start. */
+/* The player asked for s->stream: hand it to the owner, or wait (bounded) for an on-demand stream to start
+ * and be ready. */
 static void resolve_play(struct rtmp_conn *c, uint64_t now)
 {
     struct stream_entry e;
-    if (directory_get(c->s->stream, &e)) {
+    bool known = directory_get(c->s->stream, &e);
+    if (known && (!e.on_demand || e.ready)) {
         hand_off(c, e.worker);
         return;
     }
-    if (c->waiting_stream) {
-        if (now >= c->deadline_ms) play_not_found(c, "the stream did not start in time");
+    if (!c->waiting_stream) {
+        if (!known && !(miss_hook && miss_hook(c->s->stream))) {
+            play_not_found(c, "no such stream");
+            return;
+        }
+        c->waiting_stream = true;
+        c->deadline_ms = now + (uint64_t)rtmp_cfg->stream.first_frame_timeout_s * 1000;
+        update_poll(c);
         return;
     }
-    if (!miss_hook) {
-        play_not_found(c, "no such stream");
-        return;
-    }
-    miss_hook(c->s->stream);
-    c->waiting_stream = true;
-    c->deadline_ms = now + (uint64_t)rtmp_cfg->stream.first_frame_timeout_s * 1000;
-    update_poll(c);
+    if (now >= c->deadline_ms) play_not_found(c, "the stream did not start in time");
 }
 
 static void conn_input(struct rtmp_conn *c, const uint8_t *p, size_t n)
@@ -345,6 +346,7 @@ static void release_worker(void *arg)
     }
     if (rw->listen_fd >= 0) close(rw->listen_fd);
     free(rw);
+    rtmp_relays_worker_exit();
 }
 
 static void attach_task(void *arg)

@@ -226,7 +226,7 @@ START_TEST(test_malformed_frames_rejected_and_counted)
 
     struct audio_transcoder_stats st;
     audio_transcoder_stats(t, &st);
-    ck_assert_uint_eq(st.bad_frames, 10);
+    ck_assert_uint_eq(st.bad_frames, 11);
     ck_assert_uint_eq(st.frames_in, 25);
     ck_assert_uint_eq(st.samples_in, 8000);
     ck_assert_uint_eq(st.resyncs, 0);
@@ -336,7 +336,8 @@ START_TEST(test_jumps_resync_and_drop_stale_audio)
     pts = feed_40ms(t, 50, back, c);  /* segment 3 */
     int64_t back1 = pts - 3601;       /* one tick earlier than the previous frame */
     pts = feed_40ms(t, 50, back1, c); /* segment 4 */
-    /* a clock running at half speed: 40 ms of audio every 20 ms of pts; after 500 ms of drift it resyncs */
+    /* A clock running at half speed: 40 ms of audio every 20 ms of pts. It continues segment 4 (stamped by
+     * sample count) until the drift passes 500 ms: frame k is k * 1800 ticks behind, so at k = 26. */
     int64_t slow = pts;
     int slow_frames = 0;
     struct audio_transcoder_stats st;
@@ -346,23 +347,27 @@ START_TEST(test_jumps_resync_and_drop_stale_audio)
         audio_transcoder_stats(t, &st);
     } while (st.resyncs < 4 && slow_frames < 100);
     ck_assert_uint_eq(st.resyncs, 4);
-    /* drift after k frames = k * 1800 ticks; it exceeds 45000 at the frame fed at k = 26 */
     ck_assert_int_eq(slow_frames, 27);
-    ck_assert_uint_eq(st.frames_in, 250 + 27);
+    int64_t seg5_start = slow + 26 * 1800;
+    feed_40ms(t, 25, seg5_start + 3600, c); /* segment 5 goes on at normal speed */
+    audio_transcoder_stats(t, &st);
+    ck_assert_uint_eq(st.resyncs, 4);
+    ck_assert_uint_eq(st.frames_in, 250 + 27 + 25);
 
     size_t i = 0;
     assert_pts_exact(c, i, i + seg_frames, 1000);
     i += seg_frames;
-    /* segment 2 had 4 s of input (the 500 ms-late part joined it, stamped by sample count) */
+    /* segment 2 had 4 s of input (the part exactly 500 ms late joined it, stamped by sample count) */
     size_t seg2 = expected_frames(2 * 32000 - RESAMPLER_HOLD);
     assert_pts_exact(c, i, i + seg2, gap);
     i += seg2;
     assert_pts_exact(c, i, i + seg_frames, back);
     i += seg_frames;
-    assert_pts_exact(c, i, i + seg_frames, back1);
-    i += seg_frames;
-    size_t seg5 = expected_frames(2 * 320 * 26 - RESAMPLER_HOLD);
-    assert_pts_exact(c, i, i + seg5, slow);
+    size_t seg4 = expected_frames(2 * (16000 + 26 * 320) - RESAMPLER_HOLD);
+    assert_pts_exact(c, i, i + seg4, back1);
+    i += seg4;
+    size_t seg5 = expected_frames(2 * 26 * 320 - RESAMPLER_HOLD);
+    assert_pts_exact(c, i, i + seg5, seg5_start);
     i += seg5;
     ck_assert_uint_eq(c->n, i);
     ck_assert_uint_eq(st.frames_out, c->n);

@@ -1,0 +1,605 @@
+/*
+ * RTMP push relays. A relay is one I/O thread that connects to an outside RTMP server with FFmpeg's rtmp://
+ * protocol (avio_open2(AVIO_FLAG_WRITE) takes raw FLV bytes: the 13-byte file header, then tags) and
+ * writes the stream's shared FLV tags, which reach it by reference:
+ *
+ *   owner worker: live -> sink viewer (relay/viewer.h FRAMING_SINK: the same GOP-cache start, byte budget
+ *   and skip-to-keyframe policy as a player) -> take() -> bounded queue (relay.queue_kb) -> I/O thread
+ *
+ * A full queue refuses entries, so they pile up in the sink's budget and the sink skips to the next
+ * keyframe: a slow or dead server costs the worker nothing but dropped frames. The sink exists only while
+ * a connection is up; each (re)connection attaches a new one, which starts at the latest keyframe with the
+ * metadata and sequence headers, as a new RTMP publisher must. Failures reconnect with exponential backoff
+ * (1 s doubling up to relay.reconnect_max_s); the relay ends when its stream ends (the sink is finished:
+ * the queue is written out first), on DELETE, or at shutdown.
+ *
+ * Rules ([relay] ruleN = pattern=url) are applied by each worker's scan of its own streams, once a second.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <libavformat/avformat.h>
+#include <libavutil/error.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "relay/live.h"
+#include "relay/rtmp_priv.h"
+#include "relay/rtmp_relay_priv.h"
+#include "relay/viewer.h"
+
+#define MODULE "relay"
+#define BACKOFF_START_MS 1000
+#define STABLE_MS 30000   /* a connection up this long resets the backoff */
+#define DETACH_WAIT_MS 5000
+#define WRITE_BATCH 64
+
+enum relay_state { RELAY_CONNECTING = 0, RELAY_LIVE, RELAY_RETRYING, RELAY_STOPPED };
+static const char *const state_names[] = {"connecting", "live", "retrying", "stopped"};
+
+struct relay_item {
+    struct gbuf *ref;
+    uint32_t off, len;
+};
+
+struct rtmp_relay {
+    atomic_int refs;
+    atomic_bool abort; /* DELETE or shutdown: give up at once (FFmpeg's interrupt callback reads it) */
+    char rid[16];
+    char stream[STREAM_ID_MAX + 1];
+    char url[RELAY_URL_MAX];
+    char source[8];
+    int worker;
+    uint64_t stream_created_ms, created_wall_ms;
+    struct rtmp_relay *next; /* registry */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    /* under lock: the queue between the worker and the thread */
+    struct relay_item *q;
+    size_t q_head, q_count, q_cap, q_bytes, q_max_bytes;
+    bool blocked;        /* an entry was refused: the thread asks for more once it made room */
+    bool attach_pending; /* an attach task is on its way to the worker */
+    bool attached;       /* a sink viewer exists */
+    bool ended;          /* the stream ended */
+    bool detached;       /* the sink went away without the stream ending */
+    /* under lock: what the API shows */
+    enum relay_state state;
+    uint64_t bytes, reconnects, dropped, connected_since_ms;
+    char error[128];
+
+    struct viewer *sink; /* owner worker only */
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t threads_done = PTHREAD_COND_INITIALIZER;
+static struct rtmp_relay *registry;
+static int nrelays, running_threads;
+static unsigned next_id;
+static bool shutting_down;
+static atomic_uint_fast64_t relay_bytes_total, relay_reconnects_total;
+
+static const char *rules[4];
+static int nrules;
+static size_t queue_max_bytes;
+static int reconnect_max_ms, io_timeout_s;
+
+static void relay_unref(struct rtmp_relay *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) != 1) return;
+    for (size_t i = 0; i < r->q_count; i++) gbuf_unref(r->q[(r->q_head + i) % r->q_cap].ref);
+    free(r->q);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+    free(r);
+}
+
+static void set_state(struct rtmp_relay *r, enum relay_state st, const char *error)
+{
+    pthread_mutex_lock(&r->lock);
+    r->state = st;
+    if (error) snprintf(r->error, sizeof r->error, "%s", error);
+    if (st == RELAY_LIVE) r->connected_since_ms = clock_wall_ms();
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- worker side: the sink viewer ---- */
+
+static void resume_task(void *arg);
+
+static bool sink_take(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t len, bool key)
+{
+    struct rtmp_relay *r = v->ops_arg;
+    pthread_mutex_lock(&r->lock);
+    r->dropped = v->tags_dropped;
+    if (r->q_count > 0 && (r->q_bytes + len > r->q_max_bytes || r->q_count == r->q_cap)) {
+        r->blocked = true;
+        pthread_mutex_unlock(&r->lock);
+        return false;
+    }
+    if (r->q_count == r->q_cap) { /* only when empty and the ring is too small for one entry: never */
+        pthread_mutex_unlock(&r->lock);
+        return false;
+    }
+    r->q[(r->q_head + r->q_count++) % r->q_cap] = (struct relay_item){ref, off, len};
+    r->q_bytes += len;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return true;
+}
+
+static void sink_closed(struct viewer *v)
+{
+    struct rtmp_relay *r = v->ops_arg;
+    live_viewer_closed(v);
+    r->sink = NULL;
+    pthread_mutex_lock(&r->lock);
+    r->attached = false;
+    if (v->finishing) r->ended = true;
+    else r->detached = true;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    relay_unref(r); /* the sink's reference */
+}
+
+static const struct viewer_ops sink_ops = {NULL, sink_closed, NULL, sink_take};
+
+static void attach_task(void *arg)
+{
+    struct rtmp_relay *r = arg;
+    struct worker *w = worker_current();
+    struct live *l = live_find(w, r->stream);
+    const struct stream_entry *e = l ? stream_entry(worker_find_stream(w, r->stream)) : NULL;
+    bool same_stream = e && e->created_ms == r->stream_created_ms;
+    struct viewer *v = NULL;
+    if (same_stream && !atomic_load(&r->abort)) {
+        char peer[64];
+        snprintf(peer, sizeof peer, "relay %s", r->rid);
+        v = viewer_create_sink(w, (size_t)rtmp_cfg->stream.viewer_queue_kb * 1024, &sink_ops, r, peer, "relay");
+    }
+    pthread_mutex_lock(&r->lock);
+    r->attach_pending = false;
+    if (v) r->attached = true;
+    else if (!same_stream) r->ended = true;
+    else r->detached = true;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    if (v) {
+        atomic_fetch_add(&r->refs, 1); /* the sink's, released in sink_closed */
+        r->sink = v;
+        live_add_viewer(l, v);
+    }
+    relay_unref(r); /* the task's */
+}
+
+static void detach_task(void *arg)
+{
+    struct rtmp_relay *r = arg;
+    if (r->sink) viewer_close(r->sink, atomic_load(&r->abort) ? "relay stopped" : "relay reconnecting");
+    relay_unref(r);
+}
+
+static void resume_task(void *arg)
+{
+    struct rtmp_relay *r = arg;
+    if (r->sink) viewer_sink_resume(r->sink);
+    relay_unref(r);
+}
+
+static bool post_to_worker(struct rtmp_relay *r, task_fn fn)
+{
+    atomic_fetch_add(&r->refs, 1);
+    if (worker_post(r->worker, fn, r) == 0) return true;
+    atomic_fetch_sub(&r->refs, 1); /* the registry still holds one: never the last */
+    return false;
+}
+
+/* ---- the I/O thread ---- */
+
+static int interrupt_cb(void *arg)
+{
+    struct rtmp_relay *r = arg;
+    return atomic_load(&r->abort);
+}
+
+/* Waits on the relay's condition for at most ms (or until signalled). Lock held. */
+static void wait_ms(struct rtmp_relay *r, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+}
+
+static void drop_queue_locked(struct rtmp_relay *r)
+{
+    for (size_t i = 0; i < r->q_count; i++) gbuf_unref(r->q[(r->q_head + i) % r->q_cap].ref);
+    r->q_head = r->q_count = r->q_bytes = 0;
+}
+
+/* Writes queued tags until the connection fails, the sink goes away or the stream ends (queue drained).
+ * Returns true when the relay is over (ended or aborted). */
+static bool pump(struct rtmp_relay *r, AVIOContext *pb)
+{
+    struct relay_item batch[WRITE_BATCH];
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (r->q_count == 0 && !r->ended && !r->detached && !atomic_load(&r->abort)) wait_ms(r, 1000);
+        if (atomic_load(&r->abort) || (r->q_count == 0 && (r->ended || r->detached))) {
+            bool over = r->ended || atomic_load(&r->abort);
+            pthread_mutex_unlock(&r->lock);
+            return over;
+        }
+        size_t n = 0;
+        while (n < WRITE_BATCH && r->q_count > 0) {
+            batch[n++] = r->q[r->q_head];
+            r->q_bytes -= r->q[r->q_head].len;
+            r->q_head = (r->q_head + 1) % r->q_cap;
+            r->q_count--;
+        }
+        bool resume = r->blocked;
+        r->blocked = false;
+        pthread_mutex_unlock(&r->lock);
+        if (resume) post_to_worker(r, resume_task);
+        uint64_t written = 0;
+        for (size_t i = 0; i < n; i++) {
+            avio_write(pb, batch[i].ref->data + batch[i].off, (int)batch[i].len);
+            written += batch[i].len;
+            gbuf_unref(batch[i].ref);
+        }
+        avio_flush(pb);
+        atomic_fetch_add_explicit(&relay_bytes_total, written, memory_order_relaxed);
+        pthread_mutex_lock(&r->lock);
+        r->bytes += written;
+        pthread_mutex_unlock(&r->lock);
+        if (pb->error < 0) {
+            char msg[96];
+            av_strerror(pb->error, msg, sizeof msg);
+            set_state(r, RELAY_RETRYING, msg);
+            return false;
+        }
+    }
+}
+
+/* Has the stream this relay belongs to gone (ended, or replaced by a new one with the same id)? */
+static bool stream_gone(struct rtmp_relay *r)
+{
+    struct stream_entry e;
+    return !directory_get(r->stream, &e) || e.created_ms != r->stream_created_ms;
+}
+
+/* One connection: open, attach the sink, pump, detach, close. Returns true when the relay is over. */
+static bool run_connection(struct rtmp_relay *r)
+{
+    set_state(r, RELAY_CONNECTING, NULL);
+    AVIOContext *pb = NULL;
+    AVDictionary *opts = NULL;
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%lld", (long long)io_timeout_s * 1000000);
+    av_dict_set(&opts, "rw_timeout", timeout, 0);
+    AVIOInterruptCB icb = {interrupt_cb, r};
+    int rc = avio_open2(&pb, r->url, AVIO_FLAG_WRITE, &icb, &opts);
+    av_dict_free(&opts);
+    if (rc < 0) {
+        char msg[96];
+        av_strerror(rc, msg, sizeof msg);
+        set_state(r, RELAY_RETRYING, msg);
+        log_info(MODULE, "[%s] relay %s to %s: cannot connect: %s", r->stream, r->rid, r->url, msg);
+        return atomic_load(&r->abort) || stream_gone(r);
+    }
+    pthread_mutex_lock(&r->lock);
+    r->detached = false;
+    r->attach_pending = true;
+    pthread_mutex_unlock(&r->lock);
+    if (!post_to_worker(r, attach_task)) {
+        pthread_mutex_lock(&r->lock);
+        r->attach_pending = false;
+        r->ended = true;
+        pthread_mutex_unlock(&r->lock);
+    }
+    set_state(r, RELAY_LIVE, "");
+    log_info(MODULE, "[%s] relay %s to %s: connected", r->stream, r->rid, r->url);
+    bool over = pump(r, pb);
+    /* take the sink away and wait until it is gone, so that nothing of this connection reaches the next */
+    post_to_worker(r, detach_task);
+    pthread_mutex_lock(&r->lock);
+    uint64_t until = clock_mono_ms() + DETACH_WAIT_MS;
+    while ((r->attached || r->attach_pending) && clock_mono_ms() < until) wait_ms(r, 100);
+    drop_queue_locked(r);
+    over = over || r->ended;
+    pthread_mutex_unlock(&r->lock);
+    avio_closep(&pb);
+    return over || atomic_load(&r->abort);
+}
+
+static void *relay_main(void *arg)
+{
+    struct rtmp_relay *r = arg;
+    pthread_setname_np(pthread_self(), "gbgate-relay");
+    int backoff = BACKOFF_START_MS;
+    for (;;) {
+        uint64_t started = clock_mono_ms();
+        if (run_connection(r)) break;
+        if (clock_mono_ms() - started > STABLE_MS) backoff = BACKOFF_START_MS;
+        pthread_mutex_lock(&r->lock);
+        r->reconnects++;
+        r->state = RELAY_RETRYING;
+        wait_ms(r, backoff); /* woken early by abort */
+        pthread_mutex_unlock(&r->lock);
+        atomic_fetch_add_explicit(&relay_reconnects_total, 1, memory_order_relaxed);
+        if (atomic_load(&r->abort) || stream_gone(r)) break;
+        backoff = backoff * 2 > reconnect_max_ms ? reconnect_max_ms : backoff * 2;
+    }
+    set_state(r, RELAY_STOPPED, NULL);
+    log_info(MODULE, "[%s] relay %s to %s stopped (%llu bytes, %llu reconnects)", r->stream, r->rid, r->url,
+             (unsigned long long)r->bytes, (unsigned long long)r->reconnects);
+    /* leave the registry (if DELETE did not already) */
+    pthread_mutex_lock(&registry_lock);
+    for (struct rtmp_relay **pp = &registry; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            nrelays--;
+            relay_unref(r);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    relay_unref(r); /* the thread's */
+    gbuf_pool_drain();
+    pthread_mutex_lock(&registry_lock);
+    running_threads--;
+    pthread_cond_broadcast(&threads_done);
+    pthread_mutex_unlock(&registry_lock);
+    return NULL;
+}
+
+int rtmp_relay_start(const char *stream, const char *url, const char *source, int worker,
+                     uint64_t stream_created_ms, char rid[16])
+{
+    struct rtmp_relay *r = calloc(1, sizeof *r);
+    if (!r) return ENOMEM;
+    r->q_cap = 1024;
+    r->q = calloc(r->q_cap, sizeof *r->q);
+    if (!r->q) {
+        free(r);
+        return ENOMEM;
+    }
+    atomic_init(&r->refs, 2); /* registry + thread */
+    snprintf(r->stream, sizeof r->stream, "%s", stream);
+    snprintf(r->url, sizeof r->url, "%s", url);
+    snprintf(r->source, sizeof r->source, "%s", source);
+    r->worker = worker;
+    r->stream_created_ms = stream_created_ms;
+    r->created_wall_ms = clock_wall_ms();
+    r->q_max_bytes = queue_max_bytes;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    pthread_mutex_lock(&registry_lock);
+    if (shutting_down || nrelays >= RELAY_MAX) {
+        pthread_mutex_unlock(&registry_lock);
+        atomic_store(&r->refs, 1);
+        relay_unref(r);
+        return ENOSPC;
+    }
+    snprintf(r->rid, sizeof r->rid, "r%u", ++next_id);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, relay_main, r);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        pthread_mutex_unlock(&registry_lock);
+        atomic_store(&r->refs, 1);
+        relay_unref(r);
+        return EAGAIN;
+    }
+    r->next = registry;
+    registry = r;
+    nrelays++;
+    running_threads++;
+    pthread_mutex_unlock(&registry_lock);
+    rtmp_count(&rtmp_counters.relay_starts);
+    snprintf(rid, 16, "%s", r->rid);
+    log_info(MODULE, "[%s] relay %s to %s started (%s)", stream, r->rid, url, source);
+    return 0;
+}
+
+static void request_abort(struct rtmp_relay *r)
+{
+    atomic_store(&r->abort, true);
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+int rtmp_relay_delete(const char *stream, const char *rid)
+{
+    struct rtmp_relay *found = NULL;
+    pthread_mutex_lock(&registry_lock);
+    for (struct rtmp_relay **pp = &registry; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->rid, rid) && !strcmp((*pp)->stream, stream)) {
+            found = *pp;
+            *pp = found->next;
+            nrelays--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (!found) return ENOENT;
+    request_abort(found);
+    relay_unref(found); /* the registry's */
+    return 0;
+}
+
+void rtmp_relays_shutdown(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (shutting_down) {
+        pthread_mutex_unlock(&registry_lock);
+        return;
+    }
+    shutting_down = true;
+    for (struct rtmp_relay *r = registry; r; r = r->next) request_abort(r);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    while (running_threads > 0)
+        if (pthread_cond_timedwait(&threads_done, &registry_lock, &ts) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- API views ---- */
+
+static json_t *relay_json(struct rtmp_relay *r)
+{
+    pthread_mutex_lock(&r->lock);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s?}", "id", r->rid, "url", r->url, "source", r->source,
+                          "state", state_names[r->state], "bytes", (json_int_t)r->bytes, "reconnects",
+                          (json_int_t)r->reconnects, "dropped_tags", (json_int_t)r->dropped, "error",
+                          r->error[0] ? r->error : NULL);
+    if (r->state == RELAY_LIVE)
+        json_object_set_new(o, "connected_s",
+                            json_integer((json_int_t)((clock_wall_ms() - r->connected_since_ms) / 1000)));
+    pthread_mutex_unlock(&r->lock);
+    return o;
+}
+
+json_t *rtmp_relays_json(const char *stream_id)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&registry_lock);
+    for (struct rtmp_relay *r = registry; r; r = r->next)
+        if (!strcmp(r->stream, stream_id)) json_array_append_new(arr, relay_json(r));
+    pthread_mutex_unlock(&registry_lock);
+    return arr;
+}
+
+void rtmp_relays_metrics(struct sbuf *b)
+{
+    pthread_mutex_lock(&registry_lock);
+    int n = nrelays;
+    pthread_mutex_unlock(&registry_lock);
+    sbuf_printf(b, "# HELP gbgate_rtmp_relays RTMP push relays\n# TYPE gbgate_rtmp_relays gauge\n"
+                   "gbgate_rtmp_relays %d\n",
+                n);
+    sbuf_printf(b, "# HELP gbgate_rtmp_relay_bytes_total bytes pushed by RTMP relays\n"
+                   "# TYPE gbgate_rtmp_relay_bytes_total counter\ngbgate_rtmp_relay_bytes_total %llu\n",
+                (unsigned long long)atomic_load(&relay_bytes_total));
+    sbuf_printf(b, "# HELP gbgate_rtmp_relay_reconnects_total RTMP relay reconnections\n"
+                   "# TYPE gbgate_rtmp_relay_reconnects_total counter\ngbgate_rtmp_relay_reconnects_total %llu\n",
+                (unsigned long long)atomic_load(&relay_reconnects_total));
+}
+
+/* ---- rules ---- */
+
+void rtmp_relays_init(const struct gb_config *cfg)
+{
+    avformat_network_init();
+    queue_max_bytes = (size_t)cfg->relay.queue_kb * 1024;
+    reconnect_max_ms = cfg->relay.reconnect_max_s * 1000;
+    io_timeout_s = cfg->relay.timeout_s;
+    nrules = 0;
+    for (int i = 0; i < (int)(sizeof cfg->relay.rules / sizeof cfg->relay.rules[0]) && i < 4; i++)
+        if (cfg->relay.rules[i][0]) rules[nrules++] = cfg->relay.rules[i];
+}
+
+/* "pattern=url" -> pattern and url with {id} replaced. False when the id does not match. */
+static bool rule_url(const char *rule, const char *id, char *url, size_t size)
+{
+    const char *eq = strchr(rule, '=');
+    char pattern[CFG_STR_MAX];
+    if (!eq || (size_t)(eq - rule) >= sizeof pattern) return false;
+    memcpy(pattern, rule, (size_t)(eq - rule));
+    pattern[eq - rule] = 0;
+    if (fnmatch(pattern, id, 0) != 0) return false;
+    size_t o = 0;
+    for (const char *p = eq + 1; *p && o + 1 < size; p++) {
+        if (!strncmp(p, "{id}", 4)) {
+            o += (size_t)snprintf(url + o, size - o, "%s", id);
+            if (o >= size) o = size - 1;
+            p += 3;
+        } else {
+            url[o++] = *p;
+        }
+    }
+    url[o] = 0;
+    return true;
+}
+
+/* Streams of this worker already looked at (id + open time), so a rule relay starts once per stream. */
+struct seen_stream {
+    char id[STREAM_ID_MAX + 1];
+    uint64_t created_ms;
+    bool alive;
+};
+static _Thread_local struct seen_stream *seen;
+static _Thread_local size_t nseen, seen_cap;
+static _Thread_local uint64_t last_scan_ms;
+
+static void scan_one(struct stream *s, void *arg)
+{
+    const struct stream_entry *e = stream_entry(s);
+    char url[RELAY_URL_MAX];
+    bool match = false;
+    for (int i = 0; i < nrules && !match; i++) match = rule_url(rules[i], e->id, url, sizeof url);
+    if (!match) return;
+    for (size_t i = 0; i < nseen; i++) {
+        if (!strcmp(seen[i].id, e->id) && seen[i].created_ms == e->created_ms) {
+            seen[i].alive = true;
+            return;
+        }
+    }
+    if (nseen == seen_cap) {
+        size_t ncap = seen_cap ? seen_cap * 2 : 16;
+        struct seen_stream *n = realloc(seen, ncap * sizeof *n);
+        if (!n) return;
+        seen = n;
+        seen_cap = ncap;
+    }
+    struct seen_stream *ss = &seen[nseen++];
+    snprintf(ss->id, sizeof ss->id, "%s", e->id);
+    ss->created_ms = e->created_ms;
+    ss->alive = true;
+    for (int i = 0; i < nrules; i++) {
+        char rid[16];
+        if (!rule_url(rules[i], e->id, url, sizeof url)) continue;
+        int rc = rtmp_relay_start(e->id, url, "rule", worker_index(worker_current()), e->created_ms, rid);
+        if (rc) log_warn(MODULE, "[%s] relay rule %d: cannot start a relay to %s: %s", e->id, i + 1, url, strerror(rc));
+    }
+}
+
+void rtmp_relays_scan(struct worker *w, uint64_t now_ms)
+{
+    if (nrules == 0 || now_ms - last_scan_ms < 1000) return;
+    last_scan_ms = now_ms;
+    for (size_t i = 0; i < nseen; i++) seen[i].alive = false;
+    worker_foreach_stream(w, scan_one, NULL);
+    size_t out = 0;
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i].alive) seen[out++] = seen[i];
+    nseen = out;
+    if (nseen == 0) {
+        free(seen);
+        seen = NULL;
+        seen_cap = 0;
+    }
+}
+
+void rtmp_relays_worker_exit(void)
+{
+    free(seen);
+    seen = NULL;
+    nseen = seen_cap = 0;
+    rtmp_relays_shutdown();
+}
