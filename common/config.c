@@ -256,23 +256,30 @@ static int apply(struct gb_config *cfg, const char *section, const char *name, c
     return set_value(cfg, k, value, err, errsize);
 }
 
-int config_load_file(struct gb_config *cfg, const char *path, char *err, size_t errsize)
+int config_load_text(struct gb_config *cfg, const char *text, size_t len, const char *name, char *err,
+                     size_t errsize)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errsize, "cannot open config %s: %s", path, strerror(errno));
-        return ENOENT;
-    }
     char line[1024], section[64] = "";
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    size_t pos = 0;
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n') end++;
+        size_t n = end - pos;
         lineno++;
+        if (n >= sizeof line || memchr(text + pos, 0, n)) {
+            snprintf(err, errsize, "%s:%d: line too long or not text", name, lineno);
+            return EINVAL;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = 0;
+        pos = end + 1;
         char *s = trim(line);
         if (!*s || *s == '#' || *s == ';') continue;
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || (size_t)(close - s - 1) >= sizeof section) {
-                snprintf(err, errsize, "%s:%d: bad section header", path, lineno);
+                snprintf(err, errsize, "%s:%d: bad section header", name, lineno);
                 rc = EINVAL;
                 break;
             }
@@ -282,12 +289,12 @@ int config_load_file(struct gb_config *cfg, const char *path, char *err, size_t 
         }
         char *eq = strchr(s, '=');
         if (!eq || !*section) {
-            snprintf(err, errsize, "%s:%d: expected key = value inside a [section]", path, lineno);
+            snprintf(err, errsize, "%s:%d: expected key = value inside a [section]", name, lineno);
             rc = EINVAL;
             break;
         }
         *eq = 0;
-        char *name = trim(s), *value = trim(eq + 1);
+        char *key = trim(s), *value = trim(eq + 1);
         /* allow trailing comments after whitespace: "port = 5060   # SIP" */
         for (char *c = value; *c; c++)
             if ((*c == '#' || *c == ';') && c > value && isspace((unsigned char)c[-1])) {
@@ -296,13 +303,49 @@ int config_load_file(struct gb_config *cfg, const char *path, char *err, size_t 
                 break;
             }
         char kerr[256];
-        if (apply(cfg, section, name, value, kerr, sizeof kerr) != 0) {
-            snprintf(err, errsize, "%s:%d: %s", path, lineno, kerr);
+        if (apply(cfg, section, key, value, kerr, sizeof kerr) != 0) {
+            snprintf(err, errsize, "%s:%d: %s", name, lineno, kerr);
             rc = EINVAL;
             break;
         }
     }
+    return rc;
+}
+
+int config_load_file(struct gb_config *cfg, const char *path, char *err, size_t errsize)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errsize, "cannot open config %s: %s", path, strerror(errno));
+        return ENOENT;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n > (1u << 20)) {
+            fclose(f);
+            free(text);
+            snprintf(err, errsize, "config %s is larger than 1 MiB", path);
+            return EINVAL;
+        }
+        if (len + n > cap) {
+            cap = (len + n) * 2;
+            char *t = realloc(text, cap);
+            if (!t) {
+                fclose(f);
+                free(text);
+                return ENOMEM;
+            }
+            text = t;
+        }
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
     fclose(f);
+    int rc = config_load_text(cfg, text ? text : "", len, path, err, errsize);
+    free(text);
     return rc;
 }
 

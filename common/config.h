@@ -94,6 +94,9 @@ struct gb_config {
 void config_defaults(struct gb_config *cfg);
 /* Loads an INI file over cfg. On error returns EINVAL/ENOENT and writes a message naming the key to err. */
 int config_load_file(struct gb_config *cfg, const char *path, char *err, size_t errsize);
+/* The same from memory; `name` names the source in messages. */
+int config_load_text(struct gb_config *cfg, const char *text, size_t len, const char *name, char *err,
+                     size_t errsize);
 /* Applies one "section.key=value" override. */
 int config_set(struct gb_config *cfg, const char *assignment, char *err, size_t errsize);
 /* Cross-key checks (port range order, shared port inside the range...). */

@@ -157,7 +157,7 @@ void rtmp_player_start(void *arg)
     if (!l) { /* it closed while the player was on its way */
         rtmp_session_play_not_found(pl->s, "the stream closed");
         pl->s->fault = RTMP_FAULT_NOT_FOUND;
-        snprintf(pl->s->fault_detail, sizeof pl->s->fault_detail, "play %s: the stream closed", pl->stream);
+        snprintf(pl->s->fault_detail, sizeof pl->s->fault_detail, "play %.64s: the stream closed", pl->stream);
         rtmp_report_fault(v->peer, pl->s);
         viewer_finish(v, "stream not found");
         goto out;

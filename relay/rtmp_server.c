@@ -206,7 +206,7 @@ static void play_not_found(struct rtmp_conn *c, const char *why)
 {
     rtmp_session_play_not_found(c->s, why);
     c->s->fault = RTMP_FAULT_NOT_FOUND;
-    snprintf(c->s->fault_detail, sizeof c->s->fault_detail, "play %s: %s", c->s->stream, why);
+    snprintf(c->s->fault_detail, sizeof c->s->fault_detail, "play %.64s: %.80s", c->s->stream, why);
     rtmp_report_fault(c->peer, c->s);
     c->close_after_write = true;
     write_pending(c);

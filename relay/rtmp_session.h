@@ -77,7 +77,7 @@ struct rtmp_session {
     double play_txn;
     int unknown_commands;
     enum rtmp_fault fault;
-    char fault_detail[96];
+    char fault_detail[160];
     int result; /* what the message callback decided (internal) */
 };
 

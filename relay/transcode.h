@@ -1,32 +1,31 @@
 /*
  * Audio for browsers: G.711 (A-law / mu-law, as GB28181 cameras send it) -> AAC-LC, per stream.
  *
- * Browsers play FLV through MSE (mpegts.js), which takes AAC but not G.711, so a stream's G.711 is transcoded
- * once, on the media worker that owns the stream, and the AAC frames are shared by every viewer. The module
- * is pure: frames in, frames out through a callback; no I/O, no threads, no clock. One transcoder belongs to
- * one thread.
+ * Browsers play FLV through MSE (mpegts.js), which takes AAC but not G.711, so a stream's G.711 is
+ * transcoded once, on the media worker that owns the stream, and the AAC frames are shared by every viewer.
+ * The module is pure: frames in, frames out through a callback; no I/O, no threads (it only logs, rate
+ * limited). One transcoder belongs to one thread.
  *
- * Output: AAC-LC, 16 kHz, mono, 32 kbit/s, 1024 samples (64 ms) per frame. Why 16 kHz:
+ * Output: AAC-LC, 16 kHz, mono (stereo input is mixed as (L + R) / 2), 32 kbit/s, 1024 samples (64 ms) per
+ * frame. Why 16 kHz:
  *  - 8 kHz -> 16 kHz is an exact 2:1 ratio, so a frame lasts exactly 5760 ticks of 90 kHz: timestamps are
- * exact integers that never drift (44.1 kHz would give 2089.795... ticks per frame);
- *  - a frame is 64 ms instead of 128 ms at 8 kHz: half the packetisation latency, finer A/V interleaving in
- * FLV;
- *  - G.711 carries nothing above 4 kHz, so 44.1/48 kHz would only cost 3x the encoder work (three times the
- *    frames per second) and bitrate for no audible gain; 16 kHz is a standard AAC rate every MSE decoder
- * takes.
+ *    exact integers that never drift (at 44.1 kHz a frame is 2089.795... ticks);
+ *  - a frame is 64 ms instead of 128 ms at 8 kHz: half the packetisation latency, finer A/V interleaving;
+ *  - G.711 carries nothing above 4 kHz, so 44.1/48 kHz would cost three times the encoder work (frames per
+ *    second) and more bitrate for no audible gain; 16 kHz is a standard AAC rate every MSE decoder takes.
  *
- * Timestamps: the output timeline counts samples from an anchor, the pts of the first input frame: AAC frame
- * k has pts = dts = anchor + k * 5760. As long as the input's own timestamps stay within 500 ms of that
- * sample count, they are not used (jittery camera stamps do not make the audio jittery). When the input jumps
- * (a gap of more than 500 ms, a frame stamped earlier than the previous one, or timestamps running more than
- * 500 ms behind the samples) the transcoder resyncs: whatever audio is still buffered belongs to the old
+ * Timestamps: the output timeline counts samples from an anchor, the pts of the first input frame: AAC
+ * frame k has pts = dts = anchor + k * 5760. While the input's own timestamps stay within 500 ms of that
+ * sample count they are not used, so jittery camera stamps do not make the audio jittery. When the input
+ * jumps (a gap of more than 500 ms, a frame stamped earlier than the previous one, or timestamps running
+ * more than 500 ms behind the samples) the transcoder resyncs: the audio still buffered belongs to the old
  * timeline and is discarded (never emitted with wrong timestamps), and the timeline restarts at the new
  * frame's pts.
  *
- * Each emitted frame is stamped with the time of the audio it decodes to, so audio stays aligned with video:
- * the encoder's first packet holds only its 1024 samples of priming and is not emitted (see transcode.c).
- * Output lags input by the pipeline's buffering: up to 1023 samples waiting for a full frame, plus the
- * encoder's two frames (priming delay and look-ahead), about 130-190 ms in all.
+ * Each emitted frame is stamped with the time of the audio it decodes to, so audio stays aligned with
+ * video: the encoder's first packet holds only its priming and is not emitted (see transcode.c). Delivery
+ * lags the input by the pipeline's buffering (up to 1023 samples waiting for a full frame, the encoder's
+ * two frames of priming delay and look-ahead, the resampler's 2 ms): 130-194 ms; timestamps stay exact.
  */
 #ifndef GB_RELAY_TRANSCODE_H
 #define GB_RELAY_TRANSCODE_H
@@ -58,8 +57,8 @@ struct audio_transcoder *audio_transcoder_create(enum codec_id in_codec, uint32_
  * true, pts = dts in 90 kHz as described above. The callee owns frame->buf.
  * Returns 0, or a negative errno: -EINVAL for a malformed frame (no buffer, payload outside it, codec not the
  * transcoder's, len 0 or not a multiple of the channel count, |pts| >= 2^62), -EMSGSIZE when len >
- * TRANSCODE_MAX_INPUT (both counted in bad_frames, nothing else changes), or the error libavcodec reported.
- */
+ * TRANSCODE_MAX_INPUT (both counted in bad_frames, nothing else changes), or the error libavcodec reported
+ * (-ENOMEM, -EIO, ...; the pipeline then restarts on the next frame, as after a timestamp jump). */
 int audio_transcoder_input(struct audio_transcoder *t, const struct media_frame *in,
                            void (*out)(void *arg, struct media_frame *frame), void *arg);
 

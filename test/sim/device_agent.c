@@ -29,6 +29,8 @@ struct sim_device {
     int auth_round; /* Authorization answers sent in this registration attempt */
     bool registered, registered_once, catalog_sent_once, unregistering;
     uint64_t reg_due, ka_due; /* tmr_jiffies() when the next REGISTER / keepalive is due, 0 = none */
+    uint32_t
+        last_query_key; /* hash of the last query's Call-ID and CSeq: a retransmission is not re-answered */
 };
 
 static const char *const place_names[] = {"东门", "西门", "南门", "北门", "大厅", "停车场", "仓库", "走廊"};
@@ -368,14 +370,21 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
         if (pl_strcmp(&msg->met, "ACK")) (void)sip_reply(dev->sip, msg, 501, "Not Implemented");
         return true;
     }
+    /* Stateless replies, like the gateway: no 32 s server transaction per query (see
+     * signaling/sip_endpoint.c). A retransmission of the last query (same Call-ID and CSeq) gets its 200
+     * again but no second answer: under load that would only feed the platform more work. */
+    uint32_t key = hash_joaat_pl(&msg->callid) ^ msg->cseq.num;
+    if (key == dev->last_query_key) {
+        (void)sip_reply(dev->sip, msg, 200, "OK");
+        return true;
+    }
     struct manscdp_msg *q = NULL;
     size_t len = mbuf_get_left(msg->mb);
     if (manscdp_parse(mbuf_buf(msg->mb), len, &q)) {
         (void)sip_reply(dev->sip, msg, 400, "Bad Request");
         return true;
     }
-    /* Stateless, like the gateway: no 32 s server transaction per query (see signaling/sip_endpoint.c). A
-     * retransmitted query is answered again; the gateway ignores the repeat. */
+    dev->last_query_key = key;
     (void)sip_reply(dev->sip, msg, 200, "OK");
     if (manscdp_root(q) == MANSCDP_QUERY) answer_query(dev, q);
     manscdp_free(q);
