@@ -14,7 +14,6 @@
 #ifndef GB_RELAY_RTMP_H
 #define GB_RELAY_RTMP_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,6 +37,7 @@ void rtmp_metrics_write(struct sbuf *out);
 /* The RTMP part of a stream in the API (GET /api/v1/streams[/{id}]), thread-safe:
  *   {"rtmp_players": N, "relays": [{"id","url","state","bytes","reconnects","source","error",...}]}
  * Merge its members into the stream object. */
-json_t *rtmp_stream_json(const char *id);
+struct json_t; /* jansson's json_t (not included here: libre's headers clash with jansson's) */
+struct json_t *rtmp_stream_json(const char *id);
 
 #endif

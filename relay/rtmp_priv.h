@@ -2,6 +2,7 @@
 #ifndef GB_RELAY_RTMP_PRIV_H
 #define GB_RELAY_RTMP_PRIV_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 

@@ -287,10 +287,16 @@ static int frame_check(const struct audio_transcoder *t, const struct media_fram
     return 0;
 }
 
+/* The 90 kHz time of the next sample to enter the pipeline, by sample count. */
+static int64_t expected_pts(const struct audio_transcoder *t)
+{
+    return t->anchor_pts + (int64_t)(t->seg_in_samples * 90000 / t->in_rate);
+}
+
 /* True when pts does not continue the current segment (see transcode.h). */
 static bool timeline_jumped(const struct audio_transcoder *t, int64_t pts)
 {
-    int64_t expected = t->anchor_pts + (int64_t)(t->seg_in_samples * 90000 / t->in_rate);
+    int64_t expected = expected_pts(t);
     return pts < t->last_in_pts || pts - expected > TRANSCODE_RESYNC_TICKS ||
            expected - pts > TRANSCODE_RESYNC_TICKS;
 }
@@ -345,16 +351,40 @@ static int encode_ready(struct audio_transcoder *t, void (*out)(void *arg, struc
     return 0;
 }
 
-/* G.711 -> S16 -> resampled float -> FIFO, for one chunk of n samples per channel. */
+/* G.711 (or silence when g711 is NULL) -> S16 -> resampled float -> FIFO, for n samples per channel. */
 static int convert_chunk(struct audio_transcoder *t, const uint8_t *g711, int n)
 {
     int values = n * t->in_channels;
-    for (int i = 0; i < values; i++) t->pcm[i] = t->g711[g711[i]];
+    if (g711)
+        for (int i = 0; i < values; i++) t->pcm[i] = t->g711[g711[i]];
+    else
+        memset(t->pcm, 0, (size_t)values * sizeof t->pcm[0]);
     const uint8_t *in_planes[1] = {(const uint8_t *)t->pcm};
     uint8_t *out_planes[1] = {(uint8_t *)t->resampled};
     int got = swr_convert(t->swr, out_planes, RESAMPLED_CAP, in_planes, n);
     if (got < 0) return got;
     if (got > 0 && av_audio_fifo_write(t->fifo, (void **)out_planes, got) != got) return AVERROR(ENOMEM);
+    return 0;
+}
+
+/* Runs `samples` samples per channel of G.711 (or of silence) through the pipeline, chunk by chunk. */
+static int feed_samples(struct audio_transcoder *t, const uint8_t *g711, uint64_t samples,
+                        void (*out)(void *arg, struct media_frame *frame), void *arg)
+{
+    while (samples > 0) {
+        int n = samples < CHUNK_SAMPLES ? (int)samples : CHUNK_SAMPLES;
+        int rc = convert_chunk(t, g711, n);
+        if (rc >= 0) rc = encode_ready(t, out, arg);
+        if (rc < 0) {
+            t->needs_restart = true;
+            if (log_ratelimit_ok(&t->rl, clock_mono_ms()))
+                log_error(MODULE, "audio transcoding failed: %s", av_err2str(rc));
+            return errno_of(rc);
+        }
+        if (g711) g711 += (size_t)n * t->in_channels;
+        samples -= (uint64_t)n;
+        t->seg_in_samples += (uint64_t)n;
+    }
     return 0;
 }
 
@@ -374,33 +404,24 @@ int audio_transcoder_input(struct audio_transcoder *t, const struct media_frame 
         if ((rc = pipeline_restart(t)) < 0) return errno_of(rc);
         t->anchored = false;
     }
+    uint64_t silence = 0;
     if (!t->anchored) {
         segment_start(t, in->pts);
     } else if (timeline_jumped(t, in->pts)) {
-        int64_t expected = t->anchor_pts + (int64_t)(t->seg_in_samples * 90000 / t->in_rate);
         t->stats.resyncs++;
         if (log_ratelimit_ok(&t->rl, clock_mono_ms()))
             log_info(MODULE, "audio timestamps jumped by %lld ms: restarting the AAC timeline",
-                     (long long)((in->pts - expected) / 90));
+                     (long long)((in->pts - expected_pts(t)) / 90));
         if ((rc = pipeline_restart(t)) < 0) return errno_of(rc);
         segment_start(t, in->pts);
+    } else if (in->pts - expected_pts(t) > TRANSCODE_FILL_TICKS) {
+        /* Audio went missing (lost packets): fill the hole so that what follows stays on time. */
+        silence = (uint64_t)(in->pts - expected_pts(t)) * t->in_rate / 90000;
     }
     t->last_in_pts = in->pts;
     t->stats.frames_in++;
-
-    const uint8_t *p = in->buf->data + in->off;
-    uint32_t left = in->len / t->in_channels;
-    t->stats.samples_in += left;
-    while (left > 0) {
-        int n = left < CHUNK_SAMPLES ? (int)left : CHUNK_SAMPLES;
-        if ((rc = convert_chunk(t, p, n)) < 0 || (rc = encode_ready(t, out, arg)) < 0) {
-            t->needs_restart = true;
-            log_error(MODULE, "audio transcoding failed: %s", av_err2str(rc));
-            return errno_of(rc);
-        }
-        p += (size_t)n * t->in_channels;
-        left -= (uint32_t)n;
-        t->seg_in_samples += (uint64_t)n;
-    }
-    return 0;
+    t->stats.samples_in += in->len / t->in_channels;
+    t->stats.samples_filled += silence;
+    if ((rc = feed_samples(t, NULL, silence, out, arg)) < 0) return rc;
+    return feed_samples(t, in->buf->data + in->off, in->len / t->in_channels, out, arg);
 }

@@ -16,11 +16,13 @@
  *
  * Timestamps: the output timeline counts samples from an anchor, the pts of the first input frame: AAC
  * frame k has pts = dts = anchor + k * 5760. While the input's own timestamps stay within 500 ms of that
- * sample count they are not used, so jittery camera stamps do not make the audio jittery. When the input
- * jumps (a gap of more than 500 ms, a frame stamped earlier than the previous one, or timestamps running
- * more than 500 ms behind the samples) the transcoder resyncs: the audio still buffered belongs to the old
- * timeline and is discarded (never emitted with wrong timestamps), and the timeline restarts at the new
- * frame's pts.
+ * sample count they are not used, so jittery camera stamps do not make the audio jittery, with one
+ * exception: a frame stamped more than 60 ms later than the sample count expects means audio was lost, and
+ * the hole is filled with silence so that the audio after it stays in sync with video (without the fill,
+ * each lost frame would put the audio that much early, up to 500 ms). When the input jumps (a gap of more
+ * than 500 ms, a frame stamped earlier than the previous one, or timestamps running more than 500 ms behind
+ * the samples) the transcoder resyncs: the audio still buffered belongs to the old timeline and is discarded
+ * (never emitted with wrong timestamps), and the timeline restarts at the new frame's pts.
  *
  * Each emitted frame is stamped with the time of the audio it decodes to, so audio stays aligned with
  * video: the encoder's first packet holds only its priming and is not emitted (see transcode.c). Delivery
@@ -39,6 +41,7 @@
 #define TRANSCODE_OUT_BITRATE  32000
 #define TRANSCODE_MAX_INPUT    (64 * 1024) /* bytes per input frame; larger ones are rejected as malformed */
 #define TRANSCODE_RESYNC_TICKS 45000       /* 500 ms of 90 kHz */
+#define TRANSCODE_FILL_TICKS   5400        /* 60 ms: holes longer than this are filled with silence */
 #define TRANSCODE_MIN_IN_RATE  8000
 #define TRANSCODE_MAX_IN_RATE  48000
 #define TRANSCODE_MAX_CHANNELS 2
@@ -69,11 +72,12 @@ const struct media_track *audio_transcoder_track(const struct audio_transcoder *
 void audio_transcoder_destroy(struct audio_transcoder *t); /* NULL is fine; buffered audio is dropped */
 
 struct audio_transcoder_stats {
-    uint64_t frames_in;  /* accepted input frames */
-    uint64_t frames_out; /* AAC frames emitted */
-    uint64_t samples_in; /* accepted input samples (per channel) */
-    uint64_t bad_frames; /* rejected input frames */
-    uint64_t resyncs;    /* timeline restarts after a jump in the input timestamps */
+    uint64_t frames_in;      /* accepted input frames */
+    uint64_t frames_out;     /* AAC frames emitted */
+    uint64_t samples_in;     /* accepted input samples (per channel) */
+    uint64_t bad_frames;     /* rejected input frames */
+    uint64_t resyncs;        /* timeline restarts after a jump in the input timestamps */
+    uint64_t samples_filled; /* silent samples (input rate, per channel) put in the holes of lost audio */
 };
 void audio_transcoder_stats(const struct audio_transcoder *t, struct audio_transcoder_stats *out);
 

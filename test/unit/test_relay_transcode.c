@@ -357,8 +357,9 @@ START_TEST(test_jumps_resync_and_drop_stale_audio)
     size_t i = 0;
     assert_pts_exact(c, i, i + seg_frames, 1000);
     i += seg_frames;
-    /* segment 2 had 4 s of input (the part exactly 500 ms late joined it, stamped by sample count) */
-    size_t seg2 = expected_frames(2 * 32000 - RESAMPLER_HOLD);
+    /* segment 2: 4 s of input; the part exactly 500 ms late joined it after 500 ms of silence */
+    ck_assert_uint_eq(st.samples_filled, 4000);
+    size_t seg2 = expected_frames(2 * (32000 + 4000) - RESAMPLER_HOLD);
     assert_pts_exact(c, i, i + seg2, gap);
     i += seg2;
     assert_pts_exact(c, i, i + seg_frames, back);
