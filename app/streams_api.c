@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app/app.h"
 #include "common/api.h"
@@ -384,8 +385,108 @@ out:
     json_decref(body);
 }
 
+/* ---- debug dump ---- */
+
+struct dump_job {
+    char id[STREAM_ID_MAX + 1];
+    char path[512];
+    size_t max_bytes;
+    int seconds;
+    bool stop;
+    struct api_request *req;
+};
+
+static void dump_on_worker(void *arg)
+{
+    struct dump_job *j = arg;
+    struct stream *s = worker_find_stream(worker_current(), j->id);
+    if (!s) {
+        api_reply_error(j->req, 404, "stream_not_found", "no stream '%s'", j->id);
+    } else if (j->stop) {
+        bool active = stream_dump_active(s);
+        stream_dump_stop(s, "stopped through the API");
+        if (active) api_reply_empty(j->req, 204);
+        else api_reply_error(j->req, 404, "no_dump", "no dump is running on '%s'", j->id);
+    } else {
+        int rc = stream_dump_start(s, j->path, j->max_bytes, j->seconds);
+        if (rc == EBUSY) api_reply_error(j->req, 409, "dump_running", "a dump of '%s' is already running", j->id);
+        else if (rc) api_reply_error(j->req, 503, "no_memory", "cannot reserve %zu bytes", j->max_bytes);
+        else
+            api_reply_json(j->req, 202,
+                           json_pack("{s:s,s:s,s:i,s:I}", "stream", j->id, "path", j->path, "seconds", j->seconds,
+                                     "max_bytes", (json_int_t)j->max_bytes));
+    }
+    free(j);
+}
+
+static void dump_request(struct api_request *req, bool stop)
+{
+    struct stream_entry e;
+    if (!directory_get(req->params[0], &e)) {
+        api_reply_error(req, 404, "stream_not_found", "no stream '%s'", req->params[0]);
+        return;
+    }
+    struct dump_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        api_reply_error(req, 503, "no_memory", "out of memory");
+        return;
+    }
+    snprintf(j->id, sizeof j->id, "%.64s", req->params[0]);
+    j->stop = stop;
+    j->req = req;
+    j->seconds = 30;
+    j->max_bytes = 16u << 20;
+    if (!stop && req->body_len) {
+        json_t *body = api_body_json(req);
+        if (!body) {
+            free(j);
+            return;
+        }
+        json_t *sec = json_object_get(body, "seconds"), *mb = json_object_get(body, "max_mb");
+        if ((sec && (!json_is_integer(sec) || json_integer_value(sec) < 1 || json_integer_value(sec) > 600)) ||
+            (mb && (!json_is_integer(mb) || json_integer_value(mb) < 1 || json_integer_value(mb) > 256))) {
+            json_decref(body);
+            free(j);
+            api_reply_error(req, 400, "bad_limits", "\"seconds\" must be 1-600 and \"max_mb\" 1-256");
+            return;
+        }
+        if (sec) j->seconds = (int)json_integer_value(sec);
+        if (mb) j->max_bytes = (size_t)json_integer_value(mb) << 20;
+        json_decref(body);
+    }
+    /* next to the registry database: dumps/{id}-{utc}.rtp */
+    char dir[CFG_STR_MAX], when[40];
+    snprintf(dir, sizeof dir, "%s", app_config()->storage.path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    clock_format_utc(clock_wall_ms(), when, sizeof when);
+    for (char *c = when; *c; c++)
+        if (*c == ':') *c = '-';
+    char dumps[CFG_STR_MAX + 8];
+    snprintf(dumps, sizeof dumps, "%s/dumps", dir);
+    mkdir(dumps, 0755);
+    snprintf(j->path, sizeof j->path, "%.300s/%.64s-%.32s.rtp", dumps, j->id, when);
+    if (worker_post(e.worker, dump_on_worker, j) != 0) {
+        free(j);
+        api_reply_error(req, 503, "unavailable", "the stream's worker is stopping");
+    }
+}
+
+static void handle_dump_start(struct api_request *req)
+{
+    dump_request(req, false);
+}
+
+static void handle_dump_stop(struct api_request *req)
+{
+    dump_request(req, true);
+}
+
 void streams_api_register(void)
 {
+    api_route("POST", "/api/v1/streams/{}/dump", handle_dump_start);
+    api_route("DELETE", "/api/v1/streams/{}/dump", handle_dump_stop);
     api_route("GET", "/api/v1/health", handle_health);
     api_route("GET", "/api/v1/streams", handle_list);
     api_route("POST", "/api/v1/streams", handle_create);

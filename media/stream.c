@@ -121,6 +121,7 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
     struct rtp_packet pkt;
     s->st.packets++;
     s->st.bytes += len;
+    if (s->dump) stream_dump_packet(s, p, len, now_ms);
     if (rtp_is_rtcp(p, len)) { /* RTCP multiplexed on the RTP port (RFC 5761) */
         stream_rtcp_input(s, p, len, NULL, now_ms);
         return;
@@ -286,6 +287,7 @@ void stream_close(struct stream *s, const char *reason)
     log_info(MODULE, "[%s] closed: %s (packets %llu, lost %llu, frames %llu)", s->e.id, reason,
              (unsigned long long)s->st.packets, (unsigned long long)s->st.packets_lost,
              (unsigned long long)(s->st.frames_video + s->st.frames_audio));
+    stream_dump_stop(s, "stream closed");
     worker_remove_stream(s->w, s, s->e.id, s->e.shared, s->e.ssrc);
     directory_remove(s->e.id);
     s->ops->on_close(s->sink, reason);

@@ -41,6 +41,12 @@ void stream_get_stats(struct stream *s, struct stream_stats *out);
 /* A viewer is waiting for / has seen media: true once the first keyframe went to the sink. */
 bool stream_has_keyframe(const struct stream *s);
 
+/* Debug dump of the raw RTP (test_rtp format) to `path`, at most max_bytes and `seconds`; the file is written
+ * by a helper thread when the dump ends (limit, stream close, or stream_dump_stop). EBUSY when one runs. */
+int stream_dump_start(struct stream *s, const char *path, size_t max_bytes, int seconds);
+void stream_dump_stop(struct stream *s, const char *why);
+bool stream_dump_active(const struct stream *s);
+
 /* Called once per closed stream on the worker thread (app uses it to BYE GB streams, release ports). */
 void stream_set_close_hook(void (*fn)(const char *id, const char *reason, const struct stream_entry *e));
 

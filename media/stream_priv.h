@@ -12,6 +12,7 @@
 #include "media/stream.h"
 
 struct stream_tcp;
+struct stream_dump;
 
 struct stream {
     struct worker *w;
@@ -45,7 +46,8 @@ struct stream {
     bool sent_key;
     uint64_t created_mono_ms, last_packet_mono_ms;
 
-    struct stream_stats st; /* counters kept here directly */
+    struct stream_dump *dump; /* raw RTP being captured, NULL normally */
+    struct stream_stats st;   /* counters kept here directly */
     uint64_t bytes_prev_tick;
     uint64_t prev_tick_ms;
     struct log_ratelimit rl;
@@ -64,6 +66,9 @@ void stream_rtcp_input(struct stream *s, const uint8_t *p, size_t len, const str
                        uint64_t now_ms);
 /* Sends a receiver report when one is due (tick). */
 void stream_rtcp_tick(struct stream *s, uint64_t now_ms);
+
+/* stream_dump.c */
+void stream_dump_packet(struct stream *s, const uint8_t *p, size_t len, uint64_t now_ms);
 
 /* stream_tcp.c */
 int stream_tcp_open(struct stream *s, char *err, size_t errsize);

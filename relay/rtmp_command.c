@@ -188,14 +188,3 @@ int rtmp_data_sample_access(uint8_t *buf, size_t cap)
     amf0_put_boolean(&w, true);
     return amf0_writer_finish(&w);
 }
-
-int rtmp_data_start(uint8_t *buf, size_t cap)
-{
-    struct amf0_writer w;
-    amf0_writer_init(&w, buf, cap);
-    amf0_put_string(&w, "onStatus");
-    amf0_put_object_start(&w);
-    amf0_put_prop_string(&w, "code", "NetStream.Data.Start");
-    amf0_put_object_end(&w);
-    return amf0_writer_finish(&w);
-}

@@ -58,8 +58,7 @@ int rtmp_reply_result(uint8_t *buf, size_t cap, double txn, bool has_number, dou
 /* onStatus, transaction 0, null, {level, code, description[, details]}; details may be NULL. */
 int rtmp_reply_on_status(uint8_t *buf, size_t cap, const char *level, const char *code, const char *description,
                          const char *details);
-/* Data messages sent before the media: |RtmpSampleAccess(true, true) and onStatus {code Data.Start}. */
+/* The data message sent before the media: |RtmpSampleAccess(true, true) (lets Flash read the samples). */
 int rtmp_data_sample_access(uint8_t *buf, size_t cap);
-int rtmp_data_start(uint8_t *buf, size_t cap);
 
 #endif

@@ -126,6 +126,7 @@ int rtmp_handshake_input(struct rtmp_handshake *h, const uint8_t *p, size_t len,
 {
     size_t used = 0;
     *reply_len = 0;
+    if (len == 0) return 0;
     if (h->state == RTMP_HS_WAIT_C0C1) {
         if (h->have == 0 && len > 0 && p[0] != RTMP_VERSION) return -EPROTO;
         size_t n = sizeof h->c0c1 - h->have;

@@ -4,7 +4,7 @@
  *   C0 C1 ->            <- S0 S1 S2          C2 ->
  *   connect(app) ->     <- Window Ack Size, Set Peer Bandwidth, Set Chunk Size, _result(Connect.Success)
  *   createStream ->     <- _result(1)        (releaseStream, getStreamLength, _checkbw...: answered)
- *   play(name) ->       <- Stream Begin, onStatus Play.Reset, Play.Start, |RtmpSampleAccess, Data.Start
+ *   play(name) ->       <- Stream Begin, onStatus Play.Reset, Play.Start, |RtmpSampleAccess
  *                       <- onMetaData, sequence headers, the GOP, then live media
  *   pause/deleteStream/closeStream, acknowledgements, pings, Set Buffer Length while watching
  *
@@ -282,6 +282,7 @@ int rtmp_session_input(struct rtmp_session *s, const uint8_t *p, size_t len, siz
     size_t pos = 0;
     *consumed = 0;
     if (s->fault && s->result < 0) return -1;
+    if (len == 0) return s->state == RTMP_SESSION_DONE ? RTMP_SESSION_CLOSE : RTMP_SESSION_CONTINUE;
     if (s->state == RTMP_SESSION_DONE) {
         *consumed = len; /* nothing more is read from a finished conversation */
         return RTMP_SESSION_CLOSE;
@@ -339,8 +340,6 @@ void rtmp_session_play_start(struct rtmp_session *s)
     send_status(s, "status", "NetStream.Play.Reset", "Playing and resetting the stream.");
     send_status(s, "status", "NetStream.Play.Start", "Started playing the stream.");
     int n = rtmp_data_sample_access(body, sizeof body);
-    if (n > 0) send_message(s, RTMP_CSID_DATA, RTMP_MSG_DATA_AMF0, RTMP_MEDIA_STREAM_ID, body, (size_t)n);
-    n = rtmp_data_start(body, sizeof body);
     if (n > 0) send_message(s, RTMP_CSID_DATA, RTMP_MSG_DATA_AMF0, RTMP_MEDIA_STREAM_ID, body, (size_t)n);
     s->state = RTMP_SESSION_PLAYING;
 }

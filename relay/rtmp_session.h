@@ -95,8 +95,9 @@ enum {
  * protocol fault (s->fault and s->fault_detail say which; nothing more should be sent). */
 int rtmp_session_input(struct rtmp_session *s, const uint8_t *p, size_t len, size_t *consumed);
 
-/* Answers the pending play: Stream Begin, onStatus NetStream.Play.Reset and .Start, |RtmpSampleAccess,
- * NetStream.Data.Start. The media follows (type-0 chunks on message stream 1, s->out_chunk_size). */
+/* Answers the pending play: Stream Begin, onStatus NetStream.Play.Reset and .Start, |RtmpSampleAccess.
+ * (No NetStream.Data.Start data message: FFmpeg's FLV demuxer would turn it into a data stream.) The media
+ * follows (type-0 chunks on message stream 1, s->out_chunk_size). */
 void rtmp_session_play_start(struct rtmp_session *s);
 /* Answers the pending play with NetStream.Play.StreamNotFound; the session is DONE. */
 void rtmp_session_play_not_found(struct rtmp_session *s, const char *description);

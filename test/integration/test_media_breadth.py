@@ -223,6 +223,20 @@ check.ok("drop: every frame after a gap is a keyframe", all(b[1] for _, b in gap
 st = stats()
 check.ok("drop: dropped frames counted", st.get("frames_dropped", 0) > 0 or not gaps, st.get("frames_dropped"))
 
+# 7. Debug dump: the raw RTP of a stream, replayed with gbsim --rtp, gives the same stream again.
+s = open_stream("dumped", port=0)
+status, d = gw.api("POST", "/api/v1/streams/dumped/dump", {"seconds": 20, "max_mb": 8})
+check.eq("dump: 202", status, 202)
+check.eq("dump: a second one is refused", gw.api("POST", "/api/v1/streams/dumped/dump", {})[0], 409)
+check.eq("dump: bad limits -> 400", gw.api("POST", "/api/v1/streams/dumped/dump", {"max_mb": 9999})[0], 400)
+gbtest.sim_result(gbtest.gbsim("send", "--video", clip, "--fps", 25, "--to", f"127.0.0.1:{s['port']}"))
+path = (d or {}).get("path", "")
+gbtest.wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 100_000, 15, "dump file written")
+s = open_stream("replayed", port=0)
+done = view("replayed", 15)
+gbtest.sim_result(gbtest.gbsim("send", "--rtp", path, "--to", f"127.0.0.1:{s['port']}"))
+check.eq("dump: the replayed capture gives every frame", done()["info"].get("video", {}).get("frames"), SENT)
+
 code = gw.stop()
 check.eq("gbgate exits 0 (no leak under ASan)", code, 0)
 check.summary([gw])

@@ -29,8 +29,9 @@ struct sim_device {
     int auth_round; /* Authorization answers sent in this registration attempt */
     bool registered, registered_once, catalog_sent_once, unregistering;
     uint64_t reg_due, ka_due; /* tmr_jiffies() when the next REGISTER / keepalive is due, 0 = none */
-    uint32_t
-        last_query_key; /* hash of the last query's Call-ID and CSeq: a retransmission is not re-answered */
+    /* hashes of recent queries' Call-ID and CSeq: a retransmission is not re-answered */
+    uint32_t query_keys[4];
+    unsigned query_key_next;
 };
 
 static const char *const place_names[] = {"东门", "西门", "南门", "北门", "大厅", "停车场", "仓库", "走廊"};
@@ -371,12 +372,14 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
         return true;
     }
     /* Stateless replies, like the gateway: no 32 s server transaction per query (see
-     * signaling/sip_endpoint.c). A retransmission of the last query (same Call-ID and CSeq) gets its 200
+     * signaling/sip_endpoint.c). A retransmission of a recent query (same Call-ID and CSeq) gets its 200
      * again but no second answer: under load that would only feed the platform more work. */
     uint32_t key = hash_joaat_pl(&msg->callid) ^ msg->cseq.num;
-    if (key == dev->last_query_key) {
-        (void)sip_reply(dev->sip, msg, 200, "OK");
-        return true;
+    for (unsigned i = 0; i < 4; i++) {
+        if (dev->query_keys[i] == key) {
+            (void)sip_reply(dev->sip, msg, 200, "OK");
+            return true;
+        }
     }
     struct manscdp_msg *q = NULL;
     size_t len = mbuf_get_left(msg->mb);
@@ -384,7 +387,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
         (void)sip_reply(dev->sip, msg, 400, "Bad Request");
         return true;
     }
-    dev->last_query_key = key;
+    dev->query_keys[dev->query_key_next++ % 4] = key;
     (void)sip_reply(dev->sip, msg, 200, "OK");
     if (manscdp_root(q) == MANSCDP_QUERY) answer_query(dev, q);
     manscdp_free(q);

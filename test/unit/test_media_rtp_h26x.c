@@ -32,25 +32,46 @@ struct clip {
     size_t nau;
 };
 
-/* 2 s at 25 fps, a keyframe every 25 frames, no B-frames (decoding order = presentation order). */
-static bool make_clip(struct clip *c, enum codec_id codec)
+/* Made once per run, in the parent process (the unchecked fixture), before the tests fork. */
+static bool have_clips;
+
+static void make_clips(void)
+{
+    if (!mt_have_ffmpeg()) return;
+    /* 2 s at 25 fps, a keyframe every 25 frames, no B-frames (decoding order = presentation order) */
+    mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 "
+           "-sc_threshold 0 -bf 0 -f h264 '%s'",
+           mt_tmp("plain.264"));
+    mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 "
+           "-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=0 -f hevc '%s'",
+           mt_tmp("plain.265"));
+    /* the same with B-frames, in MPEG-TS (which keeps the presentation times) for ffmpeg's RTP muxer */
+    mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 "
+           "-sc_threshold 0 -bf 3 -f mpegts '%s'",
+           mt_tmp("bframes264.ts"));
+    mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 "
+           "-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=3 -f mpegts '%s'",
+           mt_tmp("bframes265.ts"));
+    have_clips = true;
+}
+
+static void load_clip(struct clip *c, enum codec_id codec, const char *path)
 {
     memset(c, 0, sizeof *c);
-    if (!mt_have_ffmpeg()) return false;
     c->codec = codec;
-    const char *path = mt_tmp(codec == CODEC_H264 ? "plain.264" : "plain.265");
-    if (codec == CODEC_H264)
-        mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 "
-               "-sc_threshold 0 -bf 0 -f h264 '%s'",
-               path);
-    else
-        mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 "
-               "-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=0 -f hevc '%s'",
-               path);
     c->es = mt_read(path, &c->es_len);
     mt_split_annexb(c->es, c->es_len, &c->nals);
     c->nau = mt_group_aus(codec, &c->nals, &c->aus);
     ck_assert_uint_eq(c->nau, FRAMES);
+}
+
+static bool make_clip(struct clip *c, enum codec_id codec)
+{
+    if (!have_clips) {
+        printf("SKIP: no clips (ffmpeg missing)\n");
+        return false;
+    }
+    load_clip(c, codec, mt_tmp(codec == CODEC_H264 ? "plain.264" : "plain.265"));
     return true;
 }
 
@@ -169,26 +190,15 @@ END_TEST
 
 static void ffmpeg_rtp(enum codec_id codec)
 {
-    if (!mt_have_ffmpeg()) return;
+    if (!have_clips) return;
     const char *ts = mt_tmp(codec == CODEC_H264 ? "bframes264.ts" : "bframes265.ts");
     const char *es = mt_tmp(codec == CODEC_H264 ? "bframes.264" : "bframes.265");
-    if (codec == CODEC_H264)
-        mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 "
-               "-sc_threshold 0 -bf 3 -f mpegts '%s'",
-               ts);
-    else
-        mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 "
-               "-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=3 -f mpegts '%s'",
-               ts);
     mt_run("ffmpeg -v error -y -i '%s' -c copy -f %s '%s'", ts, codec == CODEC_H264 ? "h264" : "hevc", es);
     long keys = mt_run_number("ffprobe -v error -select_streams v -show_entries packet=flags -of csv=p=0 '%s' "
                               "| grep -c K",
                               ts);
-    struct clip c = {.codec = codec};
-    c.es = mt_read(es, &c.es_len);
-    mt_split_annexb(c.es, c.es_len, &c.nals);
-    c.nau = mt_group_aus(codec, &c.nals, &c.aus);
-    ck_assert_uint_eq(c.nau, FRAMES);
+    struct clip c;
+    load_clip(&c, codec, es);
 
     struct mt_pkts ps = {0};
     char input[256];
@@ -219,12 +229,19 @@ static void ffmpeg_rtp(enum codec_id codec)
         }
     for (size_t i = 1; i < FRAMES; i++) ck_assert_int_eq(sorted[i] - sorted[i - 1], STEP);
     free(sorted);
+    /* x265 deepens its reordering adaptively (1, then 2 frames): each deeper step is learned one frame
+     * late, so a few early frames have dts > pts; none once the depth the encoder uses has shown */
     bool reordered = false;
+    size_t late = 0;
     for (size_t i = 1; i < FRAMES; i++) {
         ck_assert_int_ge(col.frames[i].dts, col.frames[i - 1].dts);
         if (col.frames[i].pts < col.frames[i - 1].pts) reordered = true;
-        if (i >= 8) ck_assert_int_le(col.frames[i].dts, col.frames[i].pts);
+        if (col.frames[i].dts > col.frames[i].pts) {
+            late++;
+            ck_assert_uint_lt(i, FRAMES / 2);
+        }
     }
+    ck_assert_uint_le(late, 4);
     ck_assert(reordered); /* the clip really has B-frames */
     rtp_h26x_destroy(d);
     collector_free(&col);
@@ -262,12 +279,29 @@ static void unit_packets(const struct mt_pkts *ps, size_t au, size_t *first, siz
     ck_assert(found);
 }
 
-static void loss_case(enum codec_id codec, size_t au, int which, bool loss_call)
+/* The non-key unit in [5, 45) made of the most packets (0 = keyframe 25). */
+static size_t big_unit(const struct clip *c, const struct mt_pkts *ps, bool key)
+{
+    if (key) return 25;
+    size_t best = 0, best_count = 0;
+    for (size_t au = 5; au < 45; au++) {
+        size_t first, count;
+        unit_packets(ps, au, &first, &count);
+        if (!c->aus[au].key && count > best_count) {
+            best = au;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+static void loss_case(enum codec_id codec, bool key, int which, bool loss_call)
 {
     struct clip c;
     if (!make_clip(&c, codec)) return;
     struct mt_pkts ps = {0};
     mt_packetize(codec, &c.nals, c.aus, c.nau, 400, true, 98, 0, STEP, 100, &ps);
+    size_t au = big_unit(&c, &ps, key);
     size_t first, count;
     unit_packets(&ps, au, &first, &count);
     ck_assert_uint_ge(count, 3); /* fragmented: a middle packet exists */
@@ -292,12 +326,12 @@ static void loss_case(enum codec_id codec, size_t au, int which, bool loss_call)
 START_TEST(loss_drops_exactly_the_damaged_unit)
 {
     for (int which = 0; which < 3; which++) { /* first packet, a middle FU, the marker packet */
-        loss_case(CODEC_H264, 7, which, true);
-        loss_case(CODEC_H264, 7, which, false);
-        loss_case(CODEC_H265, 30, which, true);
-        loss_case(CODEC_H265, 30, which, false);
+        loss_case(CODEC_H264, false, which, true);
+        loss_case(CODEC_H264, false, which, false);
+        loss_case(CODEC_H265, false, which, true);
+        loss_case(CODEC_H265, false, which, false);
     }
-    loss_case(CODEC_H264, 25, 1, true); /* a keyframe: the P-frames after it still come out (the stream's
+    loss_case(CODEC_H264, true, 1, true); /* a keyframe: the P-frames after it still come out (the stream's
                                            drop-until-keyframe policy is not this module's business) */
 }
 END_TEST
@@ -325,6 +359,7 @@ START_TEST(markers_missing_or_wrong)
     /* a marker on every packet: the first unit of several packets shows it; that unit is lost, the rest come
      * out whole, ended by timestamp changes */
     for (size_t i = 0; i < ps.n; i++) ps.data[i][1] |= 0x80;
+    col.keep_data = true;
     d = collector_depacketizer(&col, CODEC_H264, 0);
     feed(d, &ps, NULL, 0, true);
     const struct rtp_h26x_stats *st = rtp_h26x_get_stats(d);
@@ -363,6 +398,14 @@ START_TEST(timestamp_wrap)
 END_TEST
 
 /* ---- hand-made packets ---- */
+
+/* Appends one NAL unit, length-prefixed, to what a frame should hold. */
+static void want_nal(struct psb *want, const uint8_t *nal, size_t n)
+{
+    psb_u16(want, (unsigned)(n >> 16));
+    psb_u16(want, (unsigned)(n & 0xffff));
+    psb_put(want, nal, n);
+}
 
 struct hand {
     struct rtp_h26x *d;
@@ -422,9 +465,9 @@ START_TEST(h264_stap_a_and_fu_a_by_hand)
     ck_assert_int_eq(put(&h, 0, true, fu3, sizeof fu3), 0);
     ck_assert_uint_eq(h.col.n, 1);
     struct psb want = {0};
-    es_nal(&(struct psb){0}, &want, test_h264_sps, sizeof test_h264_sps);
-    es_nal(&(struct psb){0}, &want, test_h264_pps, sizeof test_h264_pps);
-    es_nal(&(struct psb){0}, &want, idr264, sizeof idr264);
+    want_nal(&want, test_h264_sps, sizeof test_h264_sps);
+    want_nal(&want, test_h264_pps, sizeof test_h264_pps);
+    want_nal(&want, idr264, sizeof idr264);
     ck_assert_uint_eq(h.col.frames[0].len, want.len);
     ck_assert_mem_eq(h.col.frames[0].data, want.d, want.len);
     ck_assert(h.col.frames[0].key && h.col.frames[0].has_params);
@@ -552,8 +595,8 @@ START_TEST(h265_by_hand)
     ck_assert_int_eq(put(&h, 0, true, fu2, sizeof fu2), 0);
     ck_assert_uint_eq(h.col.n, 1);
     struct psb want = {0};
-    for (int i = 0; i < 3; i++) es_nal(&(struct psb){0}, &want, ps[i], pl[i]);
-    es_nal(&(struct psb){0}, &want, idr265, sizeof idr265);
+    for (int i = 0; i < 3; i++) want_nal(&want, ps[i], pl[i]);
+    want_nal(&want, idr265, sizeof idr265);
     ck_assert_uint_eq(h.col.frames[0].len, want.len);
     ck_assert_mem_eq(h.col.frames[0].data, want.d, want.len);
     ck_assert(h.col.frames[0].key);
@@ -571,7 +614,7 @@ START_TEST(h265_by_hand)
         {"\x62\x01", 2, -EINVAL},           {"\x62\x01\xc1\x11", 4, -EINVAL},
         {"\x02\x00\xd0", 3, -EINVAL},       {"\x82\x01\xd0", 3, -EINVAL},
         {"\x60\x01\x00\x03\x60\x01\x11", 7, -EINVAL}, {"\x64\x01\x00\x00", 4, -ENOTSUP},
-        {"\x62\x01\x62\x11", 4, -EINVAL},
+        {"\x62\x01\xb0\x11", 4, -EINVAL},
     };
     uint32_t ts = STEP;
     size_t ncases = sizeof cases / sizeof cases[0];
@@ -583,10 +626,11 @@ START_TEST(h265_by_hand)
     ck_assert_uint_eq(st->malformed, ncases - 1);
     ck_assert_uint_eq(st->unsupported, 1);
     ck_assert_int_eq(put(&h, ts, false, trail265, sizeof trail265), 0);
-    ck_assert_int_eq(put(&h, ts, true, "\x66\x01\x00", 3), 0); /* type 51 */
-    ck_assert_int_eq(put(&h, ts, true, "\x7e\x01\x00", 3), 0); /* type 63 */
-    ck_assert_uint_eq(st->ignored, 1);                          /* the second one is in the next unit */
+    ck_assert_int_eq(put(&h, ts, false, "\x66\x01\x00", 3), 0); /* type 51 */
+    ck_assert_int_eq(put(&h, ts, true, "\x7e\x01\x00", 3), 0);  /* type 63 */
+    ck_assert_uint_eq(st->ignored, 2);
     ck_assert_uint_eq(h.col.n, 2);
+    ck_assert_uint_eq(h.col.frames[1].len, 4 + sizeof trail265);
     hand_close(&h);
 }
 END_TEST
@@ -618,12 +662,12 @@ START_TEST(h265_donl)
     ck_assert_int_eq(put(&h, STEP, true, single, sizeof single), 0);
     ck_assert_uint_eq(h.col.n, 2);
     struct psb want = {0};
-    for (int i = 0; i < 3; i++) es_nal(&(struct psb){0}, &want, ps[i], pl[i]);
-    es_nal(&(struct psb){0}, &want, idr265, sizeof idr265);
+    for (int i = 0; i < 3; i++) want_nal(&want, ps[i], pl[i]);
+    want_nal(&want, idr265, sizeof idr265);
     ck_assert_uint_eq(h.col.frames[0].len, want.len);
     ck_assert_mem_eq(h.col.frames[0].data, want.d, want.len);
     psb_free(&want);
-    es_nal(&(struct psb){0}, &want, trail265, sizeof trail265);
+    want_nal(&want, trail265, sizeof trail265);
     ck_assert_uint_eq(h.col.frames[1].len, want.len);
     ck_assert_mem_eq(h.col.frames[1].data, want.d, want.len);
     psb_free(&want);
@@ -660,6 +704,11 @@ START_TEST(oversize_and_create_errors)
 }
 END_TEST
 
+static void setup(void)
+{
+    make_clips();
+}
+
 static void teardown(void)
 {
     mt_cleanup();
@@ -670,7 +719,7 @@ static Suite *suite(void)
     Suite *s = suite_create("media_rtp_h26x");
     TCase *tc = tcase_create("rtp_h26x");
     tcase_set_timeout(tc, 110);
-    tcase_add_unchecked_fixture(tc, NULL, teardown);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, h264_own_packetizer);
     tcase_add_test(tc, h265_own_packetizer);
     tcase_add_test(tc, h264_ffmpeg_rtp_bframes);
@@ -684,7 +733,6 @@ static Suite *suite(void)
     tcase_add_test(tc, h265_by_hand);
     tcase_add_test(tc, h265_donl);
     tcase_add_test(tc, oversize_and_create_errors);
-    s = s;
     suite_add_tcase(s, tc);
     return s;
 }

@@ -309,7 +309,20 @@ START_TEST(test_jittery_timestamps_keep_exact_timeline)
     struct audio_transcoder_stats st;
     audio_transcoder_stats(t, &st);
     ck_assert_uint_eq(st.resyncs, 0);
+    ck_assert_uint_eq(st.samples_filled, 0);
     ck_assert_uint_eq(c->n, expected_frames(2 * 32000 - RESAMPLER_HOLD));
+    assert_pts_exact(c, 0, c->n, start);
+
+    /* A frame 60 ms ahead of the sample count is jitter; one tick more is lost audio, filled with silence. */
+    int64_t next = start + 100 * 3600;
+    ck_assert_int_eq(feed(t, CODEC_G711A, noise, 320, next + TRANSCODE_FILL_TICKS, c), 0);
+    audio_transcoder_stats(t, &st);
+    ck_assert_uint_eq(st.samples_filled, 0);
+    next += 3600;
+    ck_assert_int_eq(feed(t, CODEC_G711A, noise, 320, next + TRANSCODE_FILL_TICKS + 1, c), 0);
+    audio_transcoder_stats(t, &st);
+    ck_assert_uint_eq(st.samples_filled, (TRANSCODE_FILL_TICKS + 1) * 8000 / 90000); /* 480 */
+    ck_assert_uint_eq(st.resyncs, 0);
     assert_pts_exact(c, 0, c->n, start);
     free(c);
     audio_transcoder_destroy(t);
@@ -330,7 +343,7 @@ START_TEST(test_jumps_resync_and_drop_stale_audio)
     ck_assert_uint_eq(c->n, seg_frames);
     int64_t gap = pts + 45001;        /* 500 ms + 1 tick of silence: a gap */
     pts = feed_40ms(t, 50, gap, c);   /* segment 2 */
-    int64_t small = pts + 45000;      /* exactly 500 ms late: still the same segment */
+    int64_t small = pts + 45000;      /* exactly 500 ms late: same segment, hole filled */
     feed_40ms(t, 50, small, c);       /* (continues segment 2) */
     int64_t back = 5000;              /* backwards, by a lot */
     pts = feed_40ms(t, 50, back, c);  /* segment 3 */

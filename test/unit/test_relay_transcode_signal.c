@@ -36,10 +36,12 @@ static double chirp(double t)
     return AMPLITUDE * sin(2 * M_PI * (200 * t + 500 * t * t));
 }
 
-/* Runs SECONDS of fn, G.711-encoded with libavcodec, through a transcoder in 20 ms frames; returns the
- * decoded AAC (16 kHz) and its first pts. */
-static float *transcode_signal(enum codec_id codec, uint8_t channels, signal_fn left, signal_fn right,
-                               size_t *n, int64_t *first_pts)
+/* Runs SECONDS of fn, G.711-encoded with libavcodec, through a transcoder in 20 ms frames, leaving out
+ * frames [lost_from, lost_from + lost) as a lossy network would; returns the decoded AAC (16 kHz) and its
+ * first pts. */
+static float *transcode_lossy(enum codec_id codec, uint8_t channels, signal_fn left, signal_fn right,
+                              size_t lost_from, size_t lost, size_t *n, int64_t *first_pts,
+                              struct audio_transcoder_stats *st)
 {
     const size_t samples = 8000 * SECONDS;
     int16_t *pcm = malloc(samples * channels * sizeof *pcm);
@@ -55,9 +57,13 @@ static float *transcode_signal(enum codec_id codec, uint8_t channels, signal_fn 
     ck_assert_msg(t != NULL, "%s", err);
     struct collected *c = collected_new();
     const int64_t pts0 = 3003;
-    for (size_t off = 0; off < samples; off += 160)
+    for (size_t off = 0; off < samples; off += 160) {
+        if (off / 160 >= lost_from && off / 160 < lost_from + lost) continue;
         ck_assert_int_eq(
             feed(t, codec, g711 + off * channels, 160 * channels, pts0 + (int64_t)off * 90000 / 8000, c), 0);
+    }
+    audio_transcoder_stats(t, st);
+    ck_assert_uint_eq(st->samples_filled, lost * 160);
     ck_assert_uint_eq(c->n, expected_frames(2 * samples - 32));
     ck_assert_int_eq(c->bad_shape, 0);
     assert_pts_exact(c, 0, c->n, pts0);
@@ -69,6 +75,13 @@ static float *transcode_signal(enum codec_id codec, uint8_t channels, signal_fn 
     free(g711);
     free(pcm);
     return decoded;
+}
+
+static float *transcode_signal(enum codec_id codec, uint8_t channels, signal_fn left, signal_fn right,
+                               size_t *n, int64_t *first_pts)
+{
+    struct audio_transcoder_stats st;
+    return transcode_lossy(codec, channels, left, right, 0, 0, n, first_pts, &st);
 }
 
 static double rms(const float *x, size_t n)
@@ -106,6 +119,17 @@ static int best_lag(const float *decoded, size_t n, signal_fn fn, int max_lag)
     return best;
 }
 
+/* Normalised correlation of decoded[from, from + len) with fn at lag 0. */
+static double correlation(const float *decoded, size_t from, size_t len, signal_fn fn)
+{
+    double xy = 0, xx = 0, yy = 0;
+    for (size_t i = from; i < from + len; i++) {
+        double ref = fn(i / (double)OUT_RATE);
+        xy += decoded[i] * ref, xx += (double)decoded[i] * decoded[i], yy += ref * ref;
+    }
+    return xy / sqrt(xx * yy);
+}
+
 START_TEST(test_tone_frequency_level_and_timing)
 {
     enum codec_id codec = _i == 0 ? CODEC_G711A : CODEC_G711U;
@@ -132,12 +156,8 @@ START_TEST(test_tone_frequency_level_and_timing)
 
     /* On time: decoded[i] is the input at first_pts + i / 16 kHz (a 64 ms offset would shift the phase by
      * 5.8 samples of a 36.4-sample period: a correlation near 0.5, not 1). */
-    double xy = 0, xx = 0, yy = 0;
-    for (size_t i = WINDOW_START; i < WINDOW_START + WINDOW_LEN; i++) {
-        double ref = tone(i / (double)OUT_RATE);
-        xy += decoded[i] * ref, xx += (double)decoded[i] * decoded[i], yy += ref * ref;
-    }
-    ck_assert_msg(xy / sqrt(xx * yy) > 0.98, "correlation with the input at lag 0: %f", xy / sqrt(xx * yy));
+    double r = correlation(decoded, WINDOW_START, WINDOW_LEN, tone);
+    ck_assert_msg(r > 0.98, "correlation with the input at lag 0: %f", r);
     free(decoded);
 }
 END_TEST
@@ -151,6 +171,26 @@ START_TEST(test_chirp_on_time)
     float *decoded = transcode_signal(CODEC_G711A, 1, chirp, NULL, &n, &first_pts);
     int lag = best_lag(decoded, n, chirp, 2048);
     ck_assert_msg(lag == 0, "decoded audio is %d samples (%.1f ms) off its timestamps", lag, lag / 16.0);
+    free(decoded);
+}
+END_TEST
+
+/* 120 ms of lost frames at 1 s: the hole is filled with silence, so the tone after it is still on time
+ * (left unfilled, it would come 1920 samples early: 29 samples out of phase, a correlation near 0.3). */
+START_TEST(test_lost_audio_keeps_sync)
+{
+    size_t n;
+    int64_t first_pts;
+    struct audio_transcoder_stats st;
+    float *decoded = transcode_lossy(CODEC_G711A, 1, tone, NULL, 50, 6, &n, &first_pts, &st);
+    ck_assert_uint_eq(st.resyncs, 0);
+    ck_assert_uint_eq(st.frames_in, 150 - 6);
+    double after = correlation(decoded, 16000 + 1920 + 2048, WINDOW_LEN, tone);
+    ck_assert_msg(after > 0.98, "correlation after the hole: %f", after);
+    /* the middle of the hole is (nearly) silent */
+    double hole = rms(decoded + 16000 + 800, 320), around = rms(decoded + 8000, 4000);
+    printf("lost 120 ms: hole RMS %.4f vs tone %.4f, correlation after %.3f\n", hole, around, after);
+    ck_assert_msg(hole < 0.1 * around, "hole RMS %f, tone %f", hole, around);
     free(decoded);
 }
 END_TEST
@@ -261,6 +301,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_tone_frequency_level_and_timing, 0, 2);
     tcase_add_test(tc, test_chirp_on_time);
+    tcase_add_test(tc, test_lost_audio_keeps_sync);
     tcase_add_test(tc, test_stereo_downmixed);
     tcase_add_test(tc, test_steady_state_allocations);
     suite_add_tcase(s, tc);
