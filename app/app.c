@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/control.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "media/stream.h"
 #include "media/worker.h"
 #include "relay/http_server.h"
@@ -67,6 +68,19 @@ static void release_port_task(void *arg)
 static void on_stream_closed(const char *id, const char *reason, const struct stream_entry *e)
 {
     if (!e->shared && ports_in_range(e->port)) control_post(release_port_task, (void *)(intptr_t)e->port);
+}
+
+/* /metrics is served on a worker; signaling's counters live on the control thread. They are plain integers
+ * read for display only, so the worker reads them without a hop (a torn value is impossible for aligned words,
+ * a stale one harmless). */
+static void emit_metric(void *arg, const char *name, double value)
+{
+    sbuf_printf(arg, "%s %.0f\n", name, value);
+}
+
+static void signaling_metrics_hook(struct sbuf *out)
+{
+    if (config.sip.enabled) signaling_metrics(emit_metric, out);
 }
 
 static void shutdown_done(void *arg)
@@ -197,6 +211,7 @@ int app_main(int argc, char **argv)
     stream_set_close_hook(on_stream_closed);
     streams_api_register();
 
+    http_set_metrics_hook(signaling_metrics_hook);
     rc = workers_start(&config, err, sizeof err);
     if (!rc) rc = http_server_start(&config, err, sizeof err);
     if (!rc) rc = rtmp_server_start(&config, err, sizeof err);

@@ -64,13 +64,13 @@ static void parse_pmt(struct ts_demux *d, const uint8_t *b, size_t total)
     }
     if (!(b[5] & 0x01)) return;
     if (rtp_rd16(b + 3) != d->program_number) return; /* another program's map on the same PID */
-    d->stats.pmt++;
     size_t end = total - CRC_LEN;
     size_t pos = PMT_FIXED + (rtp_rd16(b + 10) & 0x0fff);
     if (pos > end) {
         d->stats.psi_errors++;
         return;
     }
+    d->stats.pmt++;
     uint16_t video_pid = TS_PID_NONE, audio_pid = TS_PID_NONE;
     uint8_t video_type = 0, audio_type = 0;
     while (pos + 5 <= end) {

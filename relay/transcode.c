@@ -62,7 +62,7 @@
  * the resampler may release. */
 #define RESAMPLED_CAP (CHUNK_SAMPLES * TRANSCODE_OUT_RATE / TRANSCODE_MIN_IN_RATE + 256)
 #define FIFO_CAP      (AAC_FRAME_SAMPLES + RESAMPLED_CAP)
-#define PTS_LIMIT     (INT64_C(1) << 62) /* beyond any real unwrapped 90 kHz pts; keeps the arithmetic exact */
+#define PTS_LIMIT     (INT64_C(1) << 60) /* 400000 years of 90 kHz: pts differences can never overflow */
 
 struct audio_transcoder {
     enum codec_id in_codec;

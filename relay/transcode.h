@@ -59,7 +59,7 @@ struct audio_transcoder *audio_transcoder_create(enum codec_id in_codec, uint32_
  * gbuf with FRAME_HEADROOM/FRAME_TAILROOM around one raw AAC access unit (no ADTS), codec CODEC_AAC, key =
  * true, pts = dts in 90 kHz as described above. The callee owns frame->buf.
  * Returns 0, or a negative errno: -EINVAL for a malformed frame (no buffer, payload outside it, codec not the
- * transcoder's, len 0 or not a multiple of the channel count, |pts| >= 2^62), -EMSGSIZE when len >
+ * transcoder's, len 0 or not a multiple of the channel count, |pts| >= 2^60), -EMSGSIZE when len >
  * TRANSCODE_MAX_INPUT (both counted in bad_frames, nothing else changes), or the error libavcodec reported
  * (-ENOMEM, -EIO, ...; the pipeline then restarts on the next frame, as after a timestamp jump). */
 int audio_transcoder_input(struct audio_transcoder *t, const struct media_frame *in,

@@ -22,7 +22,7 @@ BUILD_TIMEOUT=${DOCKER_TEST_BUILD_TIMEOUT:-900}
 HEALTH_WAIT_S=30
 STOP_GRACE_S=10
 NAME=gbgate-test-$$
-SMOKE=$ROOT/../shared/tools/oci-smoke.sh
+SMOKE=$(cd "$ROOT/.." && pwd)/shared/tools/oci-smoke.sh
 export OCI_HOME=${OCI_HOME:-${TMPDIR:-/tmp}/oci-smoke}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/docker-test.XXXXXX")
 

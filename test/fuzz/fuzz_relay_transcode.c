@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1: pts += step * 90; break;
         case 2: pts += (int64_t)step * 9000; break;
         case 3: pts -= (int64_t)(uint8_t)step * 1000; break;
-        case 4: pts = (op & 0x40) ? INT64_MAX - step : INT64_MIN + (uint8_t)step; break;
+        case 4: pts = (op & 0x40) ? INT64_MAX - (uint8_t)step : INT64_MIN + (uint8_t)step; break;
         default: pts += (int64_t)len * 90000 / rate / channels + step; break;
         }
         struct gbuf *b = gbuf_alloc(FRAME_HEADROOM + len + FRAME_TAILROOM);
