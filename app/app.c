@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <re.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,17 +71,34 @@ static void on_stream_closed(const char *id, const char *reason, const struct st
     if (!e->shared && ports_in_range(e->port)) control_post(release_port_task, (void *)(intptr_t)e->port);
 }
 
-/* /metrics is served on a worker; signaling's counters live on the control thread. They are plain integers
- * read for display only, so the worker reads them without a hop (a torn value is impossible for aligned words,
- * a stale one harmless). */
+/* /metrics is served on a worker, but signaling's counters and registry belong to the control thread: the
+ * control thread renders them once a second into a snapshot that workers copy under a mutex. */
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *metrics_snapshot;
+static struct tmr metrics_tmr;
+
 static void emit_metric(void *arg, const char *name, double value)
 {
     sbuf_printf(arg, "%s %.0f\n", name, value);
 }
 
+static void refresh_metrics(void *arg)
+{
+    struct sbuf b = {0};
+    signaling_metrics(emit_metric, &b);
+    char *text = sbuf_take(&b, NULL);
+    pthread_mutex_lock(&metrics_lock);
+    free(metrics_snapshot);
+    metrics_snapshot = text;
+    pthread_mutex_unlock(&metrics_lock);
+    tmr_start(&metrics_tmr, 1000, refresh_metrics, NULL);
+}
+
 static void signaling_metrics_hook(struct sbuf *out)
 {
-    if (config.sip.enabled) signaling_metrics(emit_metric, out);
+    pthread_mutex_lock(&metrics_lock);
+    if (metrics_snapshot) sbuf_append(out, metrics_snapshot, strlen(metrics_snapshot));
+    pthread_mutex_unlock(&metrics_lock);
 }
 
 static void shutdown_done(void *arg)
@@ -230,16 +248,23 @@ int app_main(int argc, char **argv)
         libre_close();
         return 2;
     }
+    if (config.sip.enabled) {
+        tmr_init(&metrics_tmr);
+        refresh_metrics(NULL);
+    }
     log_info(MODULE, "gbgate %s running: HTTP %d, RTP %d (+%d-%d), SIP %s", GBGATE_VERSION, config.http.port,
              config.media.rtp_port, config.media.rtp_port_min, config.media.rtp_port_max,
              config.sip.enabled ? "on" : "off");
     re_main(on_signal);
+    tmr_cancel(&metrics_tmr);
     log_info(MODULE, "stopping media workers");
     workers_stop();
     app_control_drain(); /* what the workers posted while closing their streams */
     if (config.sip.enabled) signaling_close();
     app_control_close();
     directory_destroy();
+    free(metrics_snapshot);
+    metrics_snapshot = NULL;
     libre_close();
     log_info(MODULE, "stopped");
     return 0;
