@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libavutil/log.h>
 #include <pthread.h>
 #include <re.h>
 #include <signal.h>
@@ -211,6 +212,7 @@ int app_main(int argc, char **argv)
     enum log_level lvl;
     if (log_level_parse(config.log.level, &lvl) == 0) log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
+    av_log_set_level(AV_LOG_ERROR); /* libav's chatter is not ours to print; errors still are */
     raise_fd_limit();
     started_ms = clock_mono_ms();
     char err[512] = "";

@@ -1,8 +1,10 @@
 /*
- * gbuf pools: one free list per power-of-two size class per thread. A stream's frames are roughly the same
- * size from one GOP to the next, so after the first seconds every frame buffer comes from the pool and the
- * data path allocates nothing. Each class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog
- * released at once) does not pin memory forever.
+ * gbuf pools: one free list per size class per thread. A stream's frames are roughly the same size from one
+ * GOP to the next, so after the first seconds every frame buffer comes from the pool and the data path
+ * allocates nothing. Classes are quarter octaves (256, 320, 384, 448, 512, 640, ...) rather than powers of two:
+ * the GOP cache holds these buffers, so their slack is memory per stream (at most 25% instead of 100%). Each
+ * class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog released at once) does not pin
+ * memory forever.
  */
 #include "common/buf.h"
 
@@ -12,8 +14,9 @@
 
 #define CLASS_MIN_SHIFT          8  /* 256 B */
 #define CLASS_MAX_SHIFT          23 /* 8 MiB */
-#define NUM_CLASSES              (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
-#define POOL_MAX_BYTES_PER_CLASS (16u << 20)
+#define STEPS_PER_OCTAVE         4
+#define NUM_CLASSES              ((CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * STEPS_PER_OCTAVE + 1)
+#define POOL_MAX_BYTES_PER_CLASS (4u << 20)
 #define NOT_POOLED               0xff
 
 struct free_node {
@@ -28,11 +31,23 @@ struct pool_class {
 static _Thread_local struct pool_class pool[NUM_CLASSES];
 static _Thread_local struct gbuf_pool_stats stats;
 
+/* Size of class c: 2^(8 + c/4) * (1 + (c%4)/4). */
+static size_t class_size(int c)
+{
+    size_t base = (size_t)1 << (CLASS_MIN_SHIFT + c / STEPS_PER_OCTAVE);
+    return base + base / STEPS_PER_OCTAVE * (size_t)(c % STEPS_PER_OCTAVE);
+}
+
 static int class_for(size_t total)
 {
+    if (total > ((size_t)1 << CLASS_MAX_SHIFT)) return -1;
     int shift = CLASS_MIN_SHIFT;
-    while (shift <= CLASS_MAX_SHIFT && ((size_t)1 << shift) < total) shift++;
-    return shift > CLASS_MAX_SHIFT ? -1 : shift - CLASS_MIN_SHIFT;
+    while (((size_t)1 << shift) < total) shift++;
+    if (shift == CLASS_MIN_SHIFT) return 0;
+    /* total lies in (2^(shift-1), 2^shift]: pick the first quarter step of the octave below that holds it */
+    int c = (shift - 1 - CLASS_MIN_SHIFT) * STEPS_PER_OCTAVE;
+    while (class_size(c) < total) c++;
+    return c;
 }
 
 struct gbuf *gbuf_alloc(size_t cap)
@@ -44,12 +59,12 @@ struct gbuf *gbuf_alloc(size_t cap)
     if (cls >= 0 && pool[cls].head) {
         struct free_node *n = pool[cls].head;
         pool[cls].head = n->next;
-        pool[cls].bytes -= (size_t)1 << (cls + CLASS_MIN_SHIFT);
-        stats.bytes_pooled -= (size_t)1 << (cls + CLASS_MIN_SHIFT);
+        pool[cls].bytes -= class_size(cls);
+        stats.bytes_pooled -= class_size(cls);
         stats.pool_hits++;
         b = (struct gbuf *)n;
     } else {
-        size_t alloc = cls >= 0 ? (size_t)1 << (cls + CLASS_MIN_SHIFT) : total;
+        size_t alloc = cls >= 0 ? class_size(cls) : total;
         b = malloc(alloc);
         if (!b) {
             fprintf(stderr, "gbgate: out of memory allocating %zu bytes\n", alloc);
@@ -59,7 +74,7 @@ struct gbuf *gbuf_alloc(size_t cap)
     atomic_init(&b->refs, 1);
     b->size_class = cls >= 0 ? (uint8_t)cls : NOT_POOLED;
     b->cap =
-        cls >= 0 ? (uint32_t)(((size_t)1 << (cls + CLASS_MIN_SHIFT)) - sizeof(struct gbuf)) : (uint32_t)cap;
+        cls >= 0 ? (uint32_t)(class_size(cls) - sizeof(struct gbuf)) : (uint32_t)cap;
     return b;
 }
 
@@ -72,7 +87,7 @@ void gbuf_unref(struct gbuf *b)
         free(b);
         return;
     }
-    size_t sz = (size_t)1 << (b->size_class + CLASS_MIN_SHIFT);
+    size_t sz = class_size(b->size_class);
     struct pool_class *pc = &pool[b->size_class];
     if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS) {
         free(b);

@@ -13,8 +13,8 @@
  *               NAL types) and a TS payload starts with 0x47, so this never misfires on them; on random bytes
  *               it needs 00 00 01 xx: about 1 in 2^26 per packet.
  *   strong TS   a non-zero multiple of 188 bytes with 0x47, transport_error_indicator 0 and an
- *               adaptation_field_control other than the reserved 00 at every 188: 1 in ~2^10 per TS packet
- *               for random bytes, times the odds of such a length (1 in 188).
+ *               adaptation_field_control other than the reserved 00 at every 188: 1 in about 700 per TS
+ *               packet for random bytes, times the odds of such a length (1 in 188).
  *   H.264       weak: forbidden bit 0 and a type a camera sends (1, 5-12, FU-A 28) with the nal_ref_idc its
  *               type requires (5/7/8 non-zero, 6/9-12 zero), a slice header that parses (first_mb_in_slice,
  *               slice_type <= 9 (I/SI for IDR), pps_id <= 255), an FU-A header that is not start+end.
@@ -22,22 +22,24 @@
  *               sizes cover the payload exactly; an AUD; an FU-A that continues the previous packet's FU-A
  *               (same indicator byte and type, no start bit).
  *   H.265       weak: forbidden bit 0, nuh_layer_id 0, nuh_temporal_id_plus1 != 0 and a type a camera
- *               sends (VCL 0-9 and 16-21 with a plausible slice_pic_parameter_set_id, PPS 34, AUD 35, SEI
- *               39/40, FU 49 with a sane FU header). Strong: a VPS (its reserved 0xffff), an SPS (profile
+ *               sends (VCL 0-9 and 16-21 with a plausible slice_pic_parameter_set_id, PPS 34, SEI 39/40,
+ *               FU 49 with a sane FU header). Strong: a VPS (its reserved 0xffff), an SPS (profile
  *               space 0, a known profile, max_sub_layers <= 7), an AUD, an AP whose sizes cover the payload
  *               exactly, an FU that continues the previous packet's FU.
- * Measured on uniformly random payloads (test_media_payload_sniff): about 6% pass as weak H.264, 0.3% as weak
- * H.265, and strong evidence for either is below 1 in 10^4 per packet (an FU "continuation" needs the same
- * first two or three bytes as the previous packet).
+ * Measured (test_media_payload_sniff): one uniformly random payload passes as H.264 4.6% of the time and as
+ * H.265 0.2%; the mid-PES packets of a real Hikvision PS capture pass as H.264 3.8% of the time. Strong
+ * evidence for either needs specific byte values in the first 2-4 bytes (an FU "continuation" needs the
+ * same first two or three bytes as the previous packet): below 1 in 10^4 per random packet.
  *
  * Decision (payload_sniffer_add): PS or TS at the first strong packet. H.264 / H.265 when a run of
  * consecutive packets that all support it reaches 4 points (strong = 4, weak = 1) if the payload type is the
  * kind's usual one (98 / 99), 16 points otherwise, and the other codec's run is less than half of it. A packet
  * that does not support a kind resets that kind's run. For a PS stream whose first packets are all
- * mid-PES bytes, a false H.264 decision needs 16 weak passes in a row (0.06^16, about 10^-19) or four
- * strong ones (below 10^-16); the first packet of the next frame (a pack header) decides PS anyway. A raw
- * H.264/H.265 stream is decided within 1 to 4 packets with its usual PT, and within 4 to 16 otherwise (the
- * packets of a fragmented picture after the first are strong). After PAYLOAD_SNIFF_MAX_PACKETS undecided
+ * mid-PES bytes, a false H.264 decision needs 16 weak passes in a row (0.05^16, about 10^-21) or four
+ * strong ones (below 10^-16); the first packet of the next frame (a pack header) decides PS anyway (within
+ * 26 packets from any start point of the real capture). A raw H.264/H.265 stream is decided within 1 to 4
+ * packets with its usual PT, and within 4 to 16 otherwise (the packets of a fragmented picture after the
+ * first are strong). After PAYLOAD_SNIFF_MAX_PACKETS undecided
  * packets the payload is none of these (payload_sniffer_exhausted): a vendor's private format.
  */
 #ifndef GB_MEDIA_PAYLOAD_SNIFF_H

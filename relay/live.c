@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "relay/transcode.h"
 
 #define MODULE "live"
 
@@ -33,6 +34,8 @@ struct live {
     uint64_t viewers_total, viewer_bytes_closed, tags_unsupported;
     bool closed;
     bool started; /* the first keyframe (or audio-only frame) went out */
+    struct audio_transcoder *transcoder; /* G.711 -> AAC for browsers, once per stream */
+    bool transcode_failed;
 };
 
 static void (*viewers_hook)(const char *id, int viewers);
@@ -133,9 +136,29 @@ static uint32_t current_ts(struct live *l)
     return ts > 0 ? (uint32_t)ts : 0;
 }
 
-static void live_on_track(void *sink, const struct media_track *t)
+static bool wants_transcode(const struct media_track *t)
+{
+    return (t->codec == CODEC_G711A || t->codec == CODEC_G711U) &&
+           worker_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
+}
+
+static void live_on_track(void *sink, const struct media_track *in)
 {
     struct live *l = sink;
+    const struct media_track *t = in;
+    if (wants_transcode(in) && !l->transcode_failed) {
+        if (!l->transcoder) {
+            char err[128];
+            l->transcoder = audio_transcoder_create(in->codec, in->sample_rate ? in->sample_rate : 8000,
+                                                    in->channels ? in->channels : 1, err, sizeof err);
+            if (!l->transcoder) {
+                l->transcode_failed = true;
+                log_warn(MODULE, "[%s] cannot transcode %s to AAC (%s): passing it through", l->id,
+                         codec_name(in->codec), err);
+            }
+        }
+        if (l->transcoder) t = audio_transcoder_track(l->transcoder); /* viewers see AAC */
+    }
     bool video = codec_is_video(t->codec);
     struct media_track *cur = video ? &l->video : &l->audio;
     bool *has = video ? &l->has_video : &l->has_audio;
@@ -151,9 +174,26 @@ static void live_on_track(void *sink, const struct media_track *t)
     if (seq->buf) broadcast(l, seq);
 }
 
+static void emit_frame(struct live *l, struct media_frame *f);
+
+static void on_transcoded(void *arg, struct media_frame *f)
+{
+    emit_frame(arg, f);
+}
+
 static void live_on_frame(void *sink, struct media_frame *f)
 {
     struct live *l = sink;
+    if (l->transcoder && (f->codec == CODEC_G711A || f->codec == CODEC_G711U)) {
+        audio_transcoder_input(l->transcoder, f, on_transcoded, l); /* bad input is counted inside */
+        media_frame_release(f);
+        return;
+    }
+    emit_frame(l, f);
+}
+
+static void emit_frame(struct live *l, struct media_frame *f)
+{
     bool video = codec_is_video(f->codec);
     if (!l->ts_base_set) {
         l->ts_base = f->dts;
@@ -205,6 +245,7 @@ static void live_on_close(void *sink, const char *reason)
     }
     gop_clear(l);
     free(l->gop);
+    audio_transcoder_destroy(l->transcoder);
     flv_tag_release(&l->vseq);
     flv_tag_release(&l->aseq);
     flv_tag_release(&l->meta);

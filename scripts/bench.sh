@@ -49,7 +49,7 @@ case $MODE in
   ports) dest="127.0.0.1:$RANGE_MIN" step=2 transport=udp ;;
   tcp) dest="127.0.0.1:$RTP" step=0 transport=tcp ;;
 esac
-$B/gbsim send --video "$clip" --fps 25 --loop --streams "$K" --ssrc $SSRC0 --port-step $step \
+$B/gbsim send --video "$clip" --fps 25 --loop --start-spread 2 --streams "$K" --ssrc $SSRC0 --port-step $step \
   --transport $transport --to "$dest" --duration $((S + WARM + 15)) >"$work/sim.json" 2>"$work/sim.log" &
 SIM=$!
 sleep 3 # every stream has its first keyframe in the GOP cache

@@ -1,0 +1,99 @@
+"""Audio that browsers play (issue 3 item 3): G.711 from the camera becomes AAC in the FLV, once per stream; the
+real audio-only G.711 capture with the broken PSM plays as AAC; audio and video stay in sync; with
+stream.audio_transcode=off G.711 passes through."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import gbtest
+
+gbtest.require_tools("ffmpeg", "ffprobe", "gbgate", "gbsim", "flvinfo")
+check = gbtest.Check("media_audio")
+clip = gbtest.make_clip("h264", "640x360", 25, 6, 25)
+tone = gbtest.make_g711(6, "alaw")
+
+
+def record(gw, sid, seconds, path):
+    """Saves the FLV of a stream to a file (bounded) in a thread; returns a join function."""
+    def run():
+        data = b""
+        try:
+            data = gbtest.http_get_bytes(gw.url(f"/live/{sid}.flv"), 20_000_000, timeout=seconds)
+        except Exception:
+            pass
+        open(path, "wb").write(data)
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.4)
+    return lambda: t.join(seconds + 20)
+
+
+def probe_file(path):
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json",
+                        path], capture_output=True, timeout=60)
+    return json.loads(r.stdout or b"{}")
+
+
+def first_pts(path, kind):
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", kind, "-show_entries", "packet=pts_time",
+                        "-read_intervals", "%+#1", "-of", "csv=p=0", path], capture_output=True, timeout=30)
+    try:
+        return float(r.stdout.decode().split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+gw = gbtest.Gateway({"media.rtp_timeout_s": 2}, name="media_audio")
+
+# 1. H.264 + G.711 A-law in: AAC out, durations match, audio and video start within 100 ms.
+status, s = gw.api("POST", "/api/v1/streams", {"id": "av", "port": 0})
+out = os.path.join(gw.dir, "av.flv")
+join = record(gw, "av", 30, out)
+gbtest.sim_result(gbtest.gbsim("send", "--video", clip, "--audio", tone, "--fps", 25, "--to",
+                               f"127.0.0.1:{s['port']}"))
+join()
+p = probe_file(out)
+streams = {x["codec_type"]: x for x in p.get("streams", [])}
+a, v = streams.get("audio", {}), streams.get("video", {})
+check.eq("av: video h264", v.get("codec_name"), "h264")
+check.eq("av: audio transcoded to aac", a.get("codec_name"), "aac")
+check.eq("av: aac mono", a.get("channels"), 1)
+audio_seconds = int(a.get("nb_read_frames", 0)) * 1024 / max(int(a.get("sample_rate", 16000)), 1)
+check.near("av: audio duration matches the 6 s sent", audio_seconds, 6.0, 0.35)
+va, aa = first_pts(out, "v"), first_pts(out, "a")
+check.ok("av: audio and video start within 100 ms", va is not None and aa is not None and abs(va - aa) <= 0.1,
+         (va, aa))
+st = gw.api("GET", "/api/v1/streams")[1]
+
+# 2. The real audio-only G.711 capture with the broken PSM (GB28181.md section 6): plays as AAC.
+mpg = gbtest.shared("samples/fri_g711a_audio_only_badpsm.mpg")
+if mpg:
+    status, s = gw.api("POST", "/api/v1/streams", {"id": "audioonly", "port": 0})
+    out = os.path.join(gw.dir, "audioonly.flv")
+    join = record(gw, "audioonly", 25, out)
+    gbtest.sim_result(gbtest.gbsim("send", "--ps", mpg, "--speed", 4, "--duration", 6, "--to",
+                                   f"127.0.0.1:{s['port']}"), timeout=40)
+    join()
+    p = probe_file(out)
+    kinds = [x["codec_type"] for x in p.get("streams", [])]
+    a = next((x for x in p.get("streams", []) if x["codec_type"] == "audio"), {})
+    check.eq("audio-only: no video track", "video" in kinds, False)
+    check.eq("audio-only: aac", a.get("codec_name"), "aac")
+    check.ok("audio-only: frames came out", int(a.get("nb_read_frames", 0)) > 100, a.get("nb_read_frames"))
+code = gw.stop()
+check.eq("gbgate exits 0", code, 0)
+
+# 3. stream.audio_transcode=off: G.711 passes through (FLV sound format 7).
+gw2 = gbtest.Gateway({"media.rtp_timeout_s": 2, "stream.audio_transcode": "off"}, name="media_audio_off")
+status, s = gw2.api("POST", "/api/v1/streams", {"id": "raw", "port": 0})
+out = os.path.join(gw2.dir, "raw.flv")
+join = record(gw2, "raw", 30, out)
+gbtest.sim_result(gbtest.gbsim("send", "--video", clip, "--audio", tone, "--fps", 25, "--duration", 3, "--to",
+                               f"127.0.0.1:{s['port']}"))
+join()
+info = gbtest.flvinfo(out)
+check.eq("off: g711a passes through", (info.get("audio") or {}).get("codec"), "g711a")
+check.eq("gbgate exits 0 (off)", gw2.stop(), 0)
+check.summary([gw, gw2])

@@ -1,0 +1,122 @@
+// Entry point of the console: wires the pages (live view, streams) to the hash in the address bar, the language
+// switch, the API token prompt and the gateway status in the top bar. No framework and no build step: the
+// modules load as they are from gbgate's static file server, and mpegts.js from /vendor/mpegts.js.
+
+import { getToken, gateway, onAuthNeeded, setToken } from './api.js';
+import { DeviceList } from './devices.js';
+import { Grid, bindToolbar } from './grid.js';
+import { applyStatic, getLang, missingKeys, onLangChange, setLang, t } from './i18n.js';
+import { StreamsPage } from './streams.js';
+import { isLoopbackHost } from './util.js';
+
+const $ = (id) => document.getElementById(id);
+const PAGES = ['live', 'streams'];
+const HEALTH_POLL_MS = 10000;
+
+const grid = new Grid($('grid'));
+bindToolbar(grid, $('layout-buttons'), $('protocol-buttons'), $('close-all'));
+
+const devices = new DeviceList($('device-list'), $('device-count'), $('device-search'),
+  (channel) => grid.playChannel(channel));
+
+const streams = new StreamsPage($('stream-table'), $('stream-count'), (source) => {
+  location.hash = '#live';
+  grid.playStream(source);
+});
+
+function showPage() {
+  const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'live';
+  for (const name of PAGES) {
+    $(`page-${name}`).hidden = name !== page;
+    const tab = document.querySelector(`[data-page="${name}"]`);
+    tab.classList.toggle('active', name === page);
+    if (name === page) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  if (page === 'streams') streams.show();
+  else streams.hide();
+}
+
+// ---- the API token (only needed when the console is opened through a non-loopback address) ----
+
+const tokenDialog = $('token-dialog');
+const tokenInput = $('token-input');
+const tokenMessage = $('token-message');
+let tokenProblemKey = null;
+
+function askToken(problemKey) {
+  tokenProblemKey = problemKey || null;
+  tokenMessage.textContent = t(problemKey || 'token.explain');
+  tokenMessage.classList.toggle('error', Boolean(problemKey));
+  tokenInput.value = getToken();
+  if (!tokenDialog.open) tokenDialog.showModal();
+  tokenInput.focus();
+}
+
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  setToken(tokenInput.value.trim());
+  tokenDialog.close();
+  reloadAll();
+});
+$('token-cancel').addEventListener('click', () => tokenDialog.close());
+$('token-clear').addEventListener('click', () => {
+  setToken('');
+  tokenInput.value = '';
+  tokenInput.focus();
+});
+$('token-button').addEventListener('click', () => askToken(null));
+
+onAuthNeeded((error) => {
+  if (tokenDialog.open) {
+    tokenMessage.textContent = t(error.status === 403 ? 'token.disabled' : 'token.rejected');
+    tokenMessage.classList.add('error');
+    return;
+  }
+  askToken(error.status === 403 ? 'token.disabled' : getToken() ? 'token.rejected' : null);
+});
+
+// ---- top bar: gateway status and language ----
+
+async function refreshHealth() {
+  const el = $('gw-status');
+  try {
+    const health = await gateway.health();
+    el.textContent = `gbgate ${health.version}`;
+    el.className = 'status ok';
+    el.title = `uptime ${health.uptime_s} s · ${health.workers} workers · ${health.streams} streams`;
+  } catch (error) {
+    el.textContent = error.isAuth ? t('err.unauthorized') : t('err.network');
+    el.className = 'status bad';
+  }
+}
+
+function reloadAll() {
+  refreshHealth();
+  devices.refresh();
+  if (!$('page-streams').hidden) streams.refresh();
+}
+
+$('lang-button').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+onLangChange(() => {
+  devices.render();
+  grid.relabel();
+  streams.relabel();
+  refreshHealth();
+  if (tokenDialog.open) tokenMessage.textContent = t(tokenProblemKey || 'token.explain');
+});
+
+// ---- start ----
+
+applyStatic(document);
+const remote = !isLoopbackHost(location.hostname);
+$('token-button').hidden = !remote;
+if (remote && !getToken()) askToken(null);
+window.addEventListener('hashchange', showPage);
+showPage();
+refreshHealth();
+setInterval(refreshHealth, HEALTH_POLL_MS);
+devices.start();
+
+// Handles for debugging from the browser console and for the browser test (test/integration/web/).
+window.gbConsole = { grid, devices, streams, setLang, missingKeys };
