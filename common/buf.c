@@ -17,6 +17,7 @@
 #define STEPS_PER_OCTAVE         4
 #define NUM_CLASSES              ((CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * STEPS_PER_OCTAVE + 1)
 #define POOL_MAX_BYTES_PER_CLASS (4u << 20)
+#define POOL_MAX_BYTES_TOTAL     (32u << 20) /* per thread, over all classes */
 #define NOT_POOLED               0xff
 
 struct free_node {
@@ -89,7 +90,7 @@ void gbuf_unref(struct gbuf *b)
     }
     size_t sz = class_size(b->size_class);
     struct pool_class *pc = &pool[b->size_class];
-    if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS) {
+    if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS || stats.bytes_pooled + sz > POOL_MAX_BYTES_TOTAL) {
         free(b);
         return;
     }

@@ -56,12 +56,6 @@ struct rtp_reorder {
     struct rtp_reorder_stats st;
 };
 
-static bool slot_alloc(struct reorder_slot *s, size_t cap)
-{
-    s->buf = malloc(cap);
-    s->cap = s->buf ? cap : 0;
-    return s->buf != NULL;
-}
 
 struct rtp_reorder *rtp_reorder_create(const struct rtp_reorder_config *cfg, rtp_reorder_deliver_fn deliver,
                                        void *arg)
@@ -74,10 +68,10 @@ struct rtp_reorder *rtp_reorder_create(const struct rtp_reorder_config *cfg, rtp
     r->clock_rate = cfg && cfg->clock_rate ? cfg->clock_rate : RTP_REORDER_DEFAULT_CLOCK;
     r->deliver = deliver;
     r->arg = arg;
+    /* Slot buffers are allocated the first time a slot holds a packet (slot_store grows them) and then kept:
+     * a stream that never reorders never pays the window's memory, one that does allocates once per slot. */
     r->slots = calloc(r->window, sizeof *r->slots);
-    if (!r->slots || !slot_alloc(&r->probe, RTP_TYPICAL_MTU)) goto fail;
-    for (uint32_t i = 0; i < r->window; i++)
-        if (!slot_alloc(&r->slots[i], RTP_TYPICAL_MTU)) goto fail;
+    if (!r->slots) goto fail;
     return r;
 fail:
     rtp_reorder_destroy(r);

@@ -2,7 +2,7 @@
  * libFuzzer target for media/ts_demux. Two ways to read the input, chosen by the first byte:
  *  - raw: the bytes as they are, fed in pieces whose sizes come from the second byte's generator, with
  *    transport losses sprinkled in (splits, sync search and every parser path on arbitrary bytes);
- *  - structured: each 185 input bytes become one TS packet whose sync byte is forced and whose PID is
+ *  - structured: each 186 input bytes become one TS packet whose sync byte is forced and whose PID is
  *    mapped onto a few values (PAT, PMT 0x1000, 0x100, 0x101, null), so that the fuzzer spends its time in
  *    the PSI, PES and elementary-stream code instead of finding 0x47 every 188 bytes.
  * Every frame that comes out is checked against frame.h's layout, and the statistics for consistency.
@@ -71,12 +71,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 2) { /* structured */
         static const uint16_t pids[8] = {0x0000, 0x1000, 0x0100, 0x0101, 0x1fff, 0x0100, 0x0101, 0x0100};
         uint8_t pkt[188];
-        for (; size >= 185; data += 185, size -= 185) {
+        for (; size >= 186; data += 186, size -= 186) {
             uint16_t pid = pids[data[0] & 7];
             pkt[0] = 0x47;
             pkt[1] = (uint8_t)((data[0] & 0xe0) | (pid >> 8)); /* TEI, PUSI, priority from the input */
             pkt[2] = (uint8_t)pid;
-            memcpy(pkt + 3, data + 1, 184 + 1);
+            memcpy(pkt + 3, data + 1, 185); /* adaptation_field_control, counter, and the rest */
             ts_demux_input(d, pkt, sizeof pkt);
             fed += sizeof pkt;
             if ((mode & 16) && (data[0] & 0x18) == 0x18) ts_demux_mark_loss(d);

@@ -68,12 +68,18 @@ $('token-clear').addEventListener('click', () => {
 $('token-button').addEventListener('click', () => askToken(null));
 
 onAuthNeeded((error) => {
+  // 401 without a token is the normal first contact (the explanation says it all); 401 with one means it is
+  // wrong; 403 means the gateway has no token at all, which no input here can fix.
+  const problem = error.status === 403 ? 'token.disabled' : getToken() ? 'token.rejected' : null;
   if (tokenDialog.open) {
-    tokenMessage.textContent = t(error.status === 403 ? 'token.disabled' : 'token.rejected');
-    tokenMessage.classList.add('error');
+    if (problem) {
+      tokenProblemKey = problem;
+      tokenMessage.textContent = t(problem);
+      tokenMessage.classList.add('error');
+    }
     return;
   }
-  askToken(error.status === 403 ? 'token.disabled' : getToken() ? 'token.rejected' : null);
+  askToken(problem);
 });
 
 // ---- top bar: gateway status and language ----
