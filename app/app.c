@@ -5,6 +5,7 @@
  * streams and viewers, then exit 0.
  */
 #include "app/app.h"
+#include "app/live_view.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "media/stream.h"
 #include "media/worker.h"
 #include "relay/http_server.h"
+#include "relay/live.h"
 #include "relay/rtmp.h"
 #include "signaling/signaling.h"
 #include "version.h"
@@ -66,10 +68,11 @@ static void release_port_task(void *arg)
     ports_release((int)(intptr_t)arg);
 }
 
-/* worker thread: a stream closed */
+/* worker thread: a stream closed (its port first: a live view session waiting for this one may start next) */
 static void on_stream_closed(const char *id, const char *reason, const struct stream_entry *e)
 {
     if (!e->shared && ports_in_range(e->port)) control_post(release_port_task, (void *)(intptr_t)e->port);
+    live_view_stream_closed(id, reason);
 }
 
 /* /metrics is served on a worker, but signaling's counters and registry belong to the control thread: the
@@ -230,6 +233,11 @@ int app_main(int argc, char **argv)
     ports_init(config.media.rtp_port_min, config.media.rtp_port_max);
     stream_set_close_hook(on_stream_closed);
     streams_api_register();
+    live_view_register();
+    http_set_stream_miss_hook(live_view_miss_hook);
+    rtmp_set_stream_miss_hook(live_view_miss_hook);
+    live_set_first_frame_hook(live_view_first_frame);
+    live_set_viewers_hook(live_view_viewers);
 
     http_set_metrics_hook(signaling_metrics_hook);
     rc = workers_start(&config, err, sizeof err);

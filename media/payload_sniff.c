@@ -134,7 +134,8 @@ static bool h264_profile_known(uint8_t idc)
 
 static bool h264_level_known(uint8_t idc)
 {
-    static const uint8_t known[] = {9, 10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52, 60, 61, 62};
+    static const uint8_t known[] = {9,  10, 11, 12, 13, 20, 21, 22, 30, 31,
+                                    32, 40, 41, 42, 50, 51, 52, 60, 61, 62};
     return memchr(known, idc, sizeof known) != NULL;
 }
 
@@ -145,7 +146,8 @@ static uint8_t h264_unit_evidence(const uint8_t *p, size_t n)
     uint8_t type = h264_nal_type(p[0]), nri = (p[0] >> 5) & 3;
     if (!h264_nri_fits(type, nri)) return 0;
     if (type == H264_NAL_SPS)
-        return n >= 4 && h264_profile_known(p[1]) && (p[2] & 0x03) == 0 && h264_level_known(p[3]) ? STRONG : 0;
+        return n >= 4 && h264_profile_known(p[1]) && (p[2] & 0x03) == 0 && h264_level_known(p[3]) ? STRONG
+                                                                                                  : 0;
     if (type == H264_NAL_AUD) return n == 2 && (p[1] & 0x1f) == 0x10 ? STRONG : 0;
     if (type == H264_NAL_SLICE || type == H264_NAL_IDR) {
         struct bits b = {p + 1, n - 1 < 8 ? n - 1 : 8, 0, false};
@@ -199,12 +201,14 @@ static uint8_t h265_unit_evidence(const uint8_t *p, size_t n)
     if (!h265_type_sent(type)) return 0;
     if (type == H265_NAL_VPS) return n >= 6 && p[4] == 0xff && p[5] == 0xff ? STRONG : 0;
     if (type == H265_NAL_SPS) {
+        if (n < 4) return 0;
         uint8_t profile = p[3] & 0x1f;
         bool known = profile >= 1 && profile <= 4;
-        return n >= 4 && ((p[2] >> 1) & 7) != 7 && (p[3] >> 6) == 0 && known ? STRONG : 0;
+        return ((p[2] >> 1) & 7) != 7 && (p[3] >> 6) == 0 && known ? STRONG : 0;
     }
     if (type == H265_NAL_AUD) return n == 3 && (p[2] & 0x1f) == 0x10 ? STRONG : 0;
-    if (type <= 21) { /* slice segment: first_slice_segment_in_pic_flag, [no_output_of_prior_pics_flag], pps id */
+    if (type <=
+        21) { /* slice segment: first_slice_segment_in_pic_flag, [no_output_of_prior_pics_flag], pps id */
         struct bits b = {p + 2, n - 2 < 8 ? n - 2 : 8, type >= 16 ? 2 : 1, false};
         if (read_ue(&b) > 63 || b.error) return 0;
     }
@@ -275,7 +279,8 @@ static uint16_t add_run(uint16_t run, uint8_t points)
     return run > UINT16_MAX - STRONG ? UINT16_MAX : (uint16_t)(run + points);
 }
 
-enum payload_kind payload_sniffer_add(struct payload_sniffer *s, uint8_t pt, const uint8_t *payload, size_t len)
+enum payload_kind payload_sniffer_add(struct payload_sniffer *s, uint8_t pt, const uint8_t *payload,
+                                      size_t len)
 {
     if (s->decided != PAYLOAD_UNKNOWN) return s->decided;
     if (s->packets < UINT32_MAX) s->packets++;

@@ -33,8 +33,8 @@
  *
  * Decision (payload_sniffer_add): PS or TS at the first strong packet. H.264 / H.265 when a run of
  * consecutive packets that all support it reaches 4 points (strong = 4, weak = 1) if the payload type is the
- * kind's usual one (98 / 99), 16 points otherwise, and the other codec's run is less than half of it. A packet
- * that does not support a kind resets that kind's run. For a PS stream whose first packets are all
+ * kind's usual one (98 / 99), 16 points otherwise, and the other codec's run is less than half of it. A
+ * packet that does not support a kind resets that kind's run. For a PS stream whose first packets are all
  * mid-PES bytes, a false H.264 decision needs 16 weak passes in a row (0.05^16, about 10^-21) or four
  * strong ones (below 10^-16); the first packet of the next frame (a pack header) decides PS anyway (within
  * 26 packets from any start point of the real capture). A raw H.264/H.265 stream is decided within 1 to 4
@@ -88,7 +88,8 @@ struct payload_sniffer {
 void payload_sniffer_init(struct payload_sniffer *s);
 /* Adds one packet. Returns the decided kind (from the deciding packet on, it never changes), or
  * PAYLOAD_UNKNOWN while undecided. */
-enum payload_kind payload_sniffer_add(struct payload_sniffer *s, uint8_t pt, const uint8_t *payload, size_t len);
+enum payload_kind payload_sniffer_add(struct payload_sniffer *s, uint8_t pt, const uint8_t *payload,
+                                      size_t len);
 /* True when PAYLOAD_SNIFF_MAX_PACKETS packets left it undecided. */
 bool payload_sniffer_exhausted(const struct payload_sniffer *s);
 

@@ -166,7 +166,10 @@ void rtp_h26x_mark_loss(struct rtp_h26x *d)
 
 void rtp_h26x_flush(struct rtp_h26x *d)
 {
-    d->fu_open = false; /* a NAL unit cut short still goes out: the stream ended, nothing better follows */
+    if (d->fu_open) { /* the stream ended inside a fragmented NAL unit: its unit is incomplete */
+        d->stats.fu_broken++;
+        rtp_h26x_damage(d);
+    }
     complete_au(d);
 }
 

@@ -69,7 +69,8 @@ struct rtp_h26x {
 void rtp_h26x_damage(struct rtp_h26x *d);
 /* rtp_h26x.c: appends one NAL unit, or its first fragment: header bytes (reconstructed for a fragment) then
  * the first body bytes. rtp_h26x_nal_more() appends more body bytes of the same NAL unit. */
-void rtp_h26x_nal_begin(struct rtp_h26x *d, const uint8_t *hdr, size_t hdr_len, const uint8_t *body, size_t n);
+void rtp_h26x_nal_begin(struct rtp_h26x *d, const uint8_t *hdr, size_t hdr_len, const uint8_t *body,
+                        size_t n);
 void rtp_h26x_nal_more(struct rtp_h26x *d, const uint8_t *body, size_t n);
 
 /* rtp_h26x_payload.c: feeds the NAL units of one packet's payload. Returns 0, -EINVAL or -ENOTSUP (the

@@ -84,20 +84,112 @@ static void on_demux_frame(void *arg, struct media_frame *f)
     s->ops->on_frame(s->sink, f);
 }
 
+static const struct ps_demux_callbacks demux_cb = {on_demux_frame, on_demux_track};
+
+/* Picks the depacketizer from the first packets (PT and bytes, media/payload_sniff.h). */
+static bool decide_payload(struct stream *s, const struct rtp_packet *pkt)
+{
+    s->kind = payload_sniffer_add(&s->sniffer, pkt->payload_type, pkt->payload, pkt->payload_len);
+    if (s->kind == PAYLOAD_UNKNOWN) {
+        if (payload_sniffer_exhausted(&s->sniffer)) {
+            s->st.unsupported = "payload is not MPEG-PS, H.264, H.265 or MPEG-TS";
+            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id, pkt->payload_type,
+                     s->st.unsupported);
+        }
+        return false;
+    }
+    size_t max_frame = (size_t)worker_config()->media.max_frame_kb * 1024;
+    if (s->kind == PAYLOAD_H264 || s->kind == PAYLOAD_H265)
+        s->h26x = rtp_h26x_create(s->kind == PAYLOAD_H264 ? CODEC_H264 : CODEC_H265, &demux_cb, s, max_frame);
+    else if (s->kind == PAYLOAD_TS)
+        s->ts = ts_demux_create(&demux_cb, s, max_frame);
+    s->st.payload = payload_kind_name(s->kind);
+    if (s->kind != PAYLOAD_PS) log_info(MODULE, "[%s] payload is %s (PT %u)", s->e.id, s->st.payload, pkt->payload_type);
+    return true;
+}
+
+static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lost_before);
+
+static void free_sniff_held(struct stream *s)
+{
+    for (unsigned i = 0; i < s->sniff_held_n; i++) free(s->sniff_held[i]);
+    free(s->sniff_held);
+    free(s->sniff_held_len);
+    s->sniff_held = NULL;
+    s->sniff_held_len = NULL;
+    s->sniff_held_n = 0;
+}
+
+/* While the kind is undecided, packets are kept (at most PAYLOAD_SNIFF_MAX_PACKETS, once per stream) so the
+ * first keyframe and its parameter sets are not lost to the decision. */
+static void hold_for_sniffing(struct stream *s, const struct rtp_packet *pkt)
+{
+    if (!s->sniff_held) {
+        s->sniff_held = calloc(PAYLOAD_SNIFF_MAX_PACKETS, sizeof *s->sniff_held);
+        s->sniff_held_len = calloc(PAYLOAD_SNIFF_MAX_PACKETS, sizeof *s->sniff_held_len);
+        if (!s->sniff_held || !s->sniff_held_len) {
+            free_sniff_held(s);
+            return;
+        }
+    }
+    if (s->sniff_held_n >= PAYLOAD_SNIFF_MAX_PACKETS) return;
+    uint8_t *copy = malloc(pkt->size);
+    if (!copy) return;
+    memcpy(copy, pkt->data, pkt->size);
+    s->sniff_held[s->sniff_held_n] = copy;
+    s->sniff_held_len[s->sniff_held_n++] = pkt->size;
+}
+
+static void replay_sniff_held(struct stream *s)
+{
+    unsigned n = s->sniff_held_n;
+    uint8_t **held = s->sniff_held;
+    size_t *lens = s->sniff_held_len;
+    s->sniff_held = NULL;
+    s->sniff_held_len = NULL;
+    s->sniff_held_n = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct rtp_packet p;
+        if (rtp_parse(held[i], lens[i], &p) == 0) on_rtp_in_order(s, &p, 0);
+        free(held[i]);
+    }
+    free(held);
+    free(lens);
+}
+
 static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lost_before)
 {
     struct stream *s = arg;
+    if (s->kind == PAYLOAD_UNKNOWN) {
+        if (!decide_payload(s, pkt)) {
+            if (s->st.unsupported) free_sniff_held(s);
+            else hold_for_sniffing(s, pkt);
+            s->st.bad_packets += s->st.unsupported ? 1 : 0;
+            return;
+        }
+        replay_sniff_held(s); /* earlier packets first, then this one */
+    }
     if (lost_before) {
-        ps_demux_mark_loss(s->demux);
+        if (s->h26x) rtp_h26x_mark_loss(s->h26x);
+        else if (s->ts) ts_demux_mark_loss(s->ts);
+        else ps_demux_mark_loss(s->demux);
         if (worker_config()->stream.drop_until_keyframe) s->drop_video_until_key = true;
+    }
+    if (s->h26x) {
+        rtp_h26x_input(s->h26x, pkt);
+        return;
+    }
+    if (s->ts) {
+        ts_demux_input(s->ts, pkt->payload, pkt->payload_len);
+        return;
     }
     if (ps_demux_input(s->demux, pkt->payload, pkt->payload_len, pkt->marker) != 0 && !s->st.unsupported) {
         const struct ps_demux_stats *ds = ps_demux_get_stats(s->demux);
         /* Several kilobytes without a single pack or PES: this is no PS (e.g. a vendor's private payload). */
         if (ds->packs == 0 && ds->pes == 0 && ds->bytes_skipped > 64 * 1024) {
             s->st.unsupported = "payload is not MPEG-PS";
-            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id,
-                     pkt->payload_type, s->st.unsupported);
+            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id, pkt->payload_type,
+                     s->st.unsupported);
         }
     }
 }
@@ -138,9 +230,16 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
         bool expected = (s->e.ssrc && pkt.ssrc == s->e.ssrc) || payload_looks_like_media(&pkt);
         bool in_sequence = pkt.ssrc == s->candidate_ssrc && (uint16_t)(pkt.seq - s->candidate_seq) == 1;
         if (!expected && !in_sequence) {
+            /* keep the candidate's packet: when the next one confirms it, it is not lost (it is often the SPS) */
+            if (s->probation_pkt) s->st.bad_packets++;
+            uint8_t *copy = realloc(s->probation_pkt, len);
+            if (copy) {
+                memcpy(copy, p, len);
+                s->probation_pkt = copy;
+                s->probation_len = len;
+            }
             s->candidate_ssrc = pkt.ssrc;
             s->candidate_seq = pkt.seq;
-            s->st.bad_packets++;
             return;
         }
         s->got_packet = true;
@@ -152,6 +251,11 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
             log_warn(MODULE, "[%s] sender uses SSRC %u, not the %u offered; accepted on this per-stream port",
                      s->e.id, pkt.ssrc, s->e.ssrc);
         log_info(MODULE, "[%s] first RTP packet: PT %u SSRC %u", s->e.id, pkt.payload_type, pkt.ssrc);
+        struct rtp_packet held;
+        if (in_sequence && s->probation_pkt && rtp_parse(s->probation_pkt, s->probation_len, &held) == 0)
+            rtp_reorder_input(s->reorder, &held, now_ms);
+        free(s->probation_pkt);
+        s->probation_pkt = NULL;
     } else if (pkt.ssrc != s->last_ssrc) {
         /* Another SSRC: a restarted sender, or garbage/spoofed packets. Stay locked on the current SSRC while
          * it is alive; switch only when it has been silent for SSRC_SWITCH_SILENCE_MS and the newcomer has
@@ -223,7 +327,7 @@ int stream_open(struct worker *w, const struct stream_entry *e, const struct str
     struct rtp_reorder_config rc = {.window = (uint32_t)cfg->media.reorder_window, .max_hold_ms = 0};
     if (rc.window == 0) rc.window = 1; /* the window still counts loss; 1 slot = no reordering */
     s->reorder = rtp_reorder_create(&rc, on_rtp_in_order, s);
-    static const struct ps_demux_callbacks demux_cb = {on_demux_frame, on_demux_track};
+    payload_sniffer_init(&s->sniffer);
     s->demux = ps_demux_create(&demux_cb, s, (size_t)cfg->media.max_frame_kb * 1024);
     if (!s->reorder || !s->demux) {
         snprintf(err, errsize, "out of memory");
@@ -268,7 +372,11 @@ fail:
 
 static void stream_free(struct stream *s)
 {
+    free(s->probation_pkt);
+    free_sniff_held(s);
     free(s->tcp);
+    rtp_h26x_destroy(s->h26x);
+    ts_demux_destroy(s->ts);
     rtp_reorder_destroy(s->reorder);
     ps_demux_destroy(s->demux);
     free(s);
@@ -316,6 +424,8 @@ void stream_get_stats(struct stream *s, struct stream_stats *out)
     s->st.frames_dropped = s->st.frames_dropped; /* demuxer drops are added below */
     *out = s->st;
     out->frames_dropped += ps_demux_get_stats(s->demux)->frames_dropped;
+    if (s->h26x) out->frames_dropped += rtp_h26x_get_stats(s->h26x)->frames_dropped;
+    if (s->ts) out->frames_dropped += ts_demux_get_stats(s->ts)->frames_dropped;
     if (s->ops->fill_stats) s->ops->fill_stats(s->sink, out);
 }
 

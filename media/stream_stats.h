@@ -23,6 +23,7 @@ struct stream_stats {
     uint32_t payload_type;
     uint64_t rtcp_sr_received, rtcp_rr_sent;
     const char *unsupported; /* static string: why the payload cannot be demuxed, or NULL */
+    const char *payload;     /* static string: "ps", "h264", "h265", "ts" once known, else NULL */
     char remote[64];         /* sender address as seen */
 };
 

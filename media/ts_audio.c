@@ -134,7 +134,8 @@ static void emit_raw_frame(struct ts_demux *d)
 {
     struct ts_audio *a = &d->audio;
     int64_t duration = 0;
-    if (a->track.codec == CODEC_G711A || a->track.codec == CODEC_G711U) duration = (int64_t)a->len * 90000 / 8000;
+    if (a->track.codec == CODEC_G711A || a->track.codec == CODEC_G711U)
+        duration = (int64_t)a->len * 90000 / 8000;
     emit_frame(d, duration);
 }
 

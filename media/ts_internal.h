@@ -14,15 +14,15 @@
 #include "media/ts_demux.h"
 #include "media/video_au.h"
 
-#define TS_PACKET_SIZE   188
-#define TS_SYNC          0x47
-#define TS_PID_PAT       0x0000
-#define TS_PID_NULL      0x1fff
-#define TS_PID_NONE      0xffff /* not a PID: "no stream selected" */
-#define TS_SECTION_MAX   1024   /* section_length <= 1021 for PAT/PMT, plus the 3 bytes before it */
-#define TS_PES_HDR_MAX   (9 + 255)
-#define TS_NOT_TS_AFTER  (64u * 1024)
-#define TS_TIME_UNKNOWN  INT64_MIN
+#define TS_PACKET_SIZE  188
+#define TS_SYNC         0x47
+#define TS_PID_PAT      0x0000
+#define TS_PID_NULL     0x1fff
+#define TS_PID_NONE     0xffff /* not a PID: "no stream selected" */
+#define TS_SECTION_MAX  1024   /* section_length <= 1021 for PAT/PMT, plus the 3 bytes before it */
+#define TS_PES_HDR_MAX  (9 + 255)
+#define TS_NOT_TS_AFTER (64u * 1024)
+#define TS_TIME_UNKNOWN INT64_MIN
 
 /* A PSI section being reassembled on one PID. */
 struct ts_section {

@@ -381,8 +381,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct viewer *v = h->data;
     if (v->closing) return;
-    if (status < 0) {
-        viewer_close(v, uv_strerror(status));
+    if (status < 0) { /* libuv reports POLLERR (a reset connection) as UV_EBADF */
+        viewer_close(v, status == UV_EBADF ? "connection reset" : uv_strerror(status));
         return;
     }
     if (events & UV_READABLE) {

@@ -3,20 +3,24 @@
 # everything on loopback and bounded in time. Prints one JSON line per run and a markdown table row.
 #
 #   scripts/bench.sh [-k STREAMS] [-v VIEWERS_PER_STREAM] [-r MBITS] [-s SECONDS] [-m shared|ports|tcp]
+#                    [-t flv|rtmp] [-w WORKERS]
+#   -t rtmp: the viewers are RTMP players (test/tools/rtmpview; the first 10 of each process parse every
+#   message and report skipped frames as "player_gaps"); -w: media.workers (default: one per core).
 #
 # CPU is gbgate's own (utime+stime from /proc/PID/stat over the measuring window; 100% = one core); the
 # sender (gbsim) and the viewers (benchview) run on the same machine and are reported separately.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-K=200 V=1 R=2 S=20 MODE=shared WARM=5
-while getopts "k:v:r:s:m:" o; do
-  case $o in k) K=$OPTARG ;; v) V=$OPTARG ;; r) R=$OPTARG ;; s) S=$OPTARG ;; m) MODE=$OPTARG ;; *) exit 2 ;; esac
+K=200 V=1 R=2 S=20 MODE=shared WARM=5 PROTO=flv WORKERS=0
+while getopts "k:v:r:s:m:t:w:" o; do
+  case $o in k) K=$OPTARG ;; v) V=$OPTARG ;; r) R=$OPTARG ;; s) S=$OPTARG ;; m) MODE=$OPTARG ;;
+    t) PROTO=$OPTARG ;; w) WORKERS=$OPTARG ;; *) exit 2 ;; esac
 done
 
 scripts/install-deps.sh >/dev/null
-B=build-bench
+B=${BENCH_BUILD:-build-bench} # another build directory: BENCH_BUILD=build-x scripts/bench.sh ...
 cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DGBGATE_SANITIZE=OFF -DGBGATE_TESTS=OFF >/dev/null
-cmake --build $B --target gbgate gbsim benchview >/dev/null
+cmake --build $B --target gbgate gbsim benchview rtmpview >/dev/null
 
 work=$(mktemp -d /tmp/gbgate-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -27,8 +31,9 @@ if [ ! -f "$clip" ]; then
     -bf 0 -f h264 "$clip"
 fi
 
-HTTP=18480 RTP=18400 RANGE_MIN=42000 RANGE_MAX=$((42000 + 2 * K + 10))
+HTTP=18480 RTP=18400 RTMPP=18435 RANGE_MIN=42000 RANGE_MAX=$((42000 + 2 * K + 10))
 $B/gbgate -c etc/gbgate.conf -o sip.enabled=off -o http.port=$HTTP -o media.rtp_port=$RTP \
+  -o rtmp.port=$RTMPP -o media.workers=$WORKERS -o stream.max_viewers=100000 \
   -o media.rtp_port_range=$RANGE_MIN-$RANGE_MAX -o log.level=warn -o media.rtp_timeout_s=30 \
   -o storage.path=$work/gb.db 2>"$work/gbgate.log" &
 GW=$!
@@ -54,7 +59,19 @@ $B/gbsim send --video "$clip" --fps 25 --loop --start-spread 2 --streams "$K" --
 SIM=$!
 sleep 3 # every stream has its first keyframe in the GOP cache
 viewers=()
-if [ "$V" -gt 0 ]; then
+if [ "$V" -gt 0 ] && [ "$PROTO" = rtmp ] && [ "$V" -ge "$K" ]; then
+  for i in $(seq 0 $((K - 1))); do # one process per stream, V players each
+    $B/rtmpview --port $RTMPP --stream bench$i --count "$V" --seconds $((S + WARM)) --warmup $WARM \
+      >"$work/view$i.json" &
+    viewers+=($!)
+  done
+elif [ "$V" -gt 0 ] && [ "$PROTO" = rtmp ]; then
+  for v in $(seq 1 "$V"); do # one process per viewer index, one player per stream
+    $B/rtmpview --port $RTMPP --prefix bench --first 0 --count "$K" --seconds $((S + WARM)) --warmup $WARM \
+      >"$work/view$v.json" &
+    viewers+=($!)
+  done
+elif [ "$V" -gt 0 ]; then
   for v in $(seq 1 "$V"); do
     $B/benchview --port $HTTP --prefix /live/bench --first 0 --count "$K" --seconds $((S + WARM)) --warmup $WARM \
       >"$work/view$v.json" &
@@ -85,7 +102,7 @@ kill -TERM $GW; wait $GW || true
 kill -TERM $SIM 2>/dev/null || true
 wait $SIM || true
 
-python3 - "$K" "$V" "$R" "$MODE" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$hz" "$rss_kb" "$e0" "$e1" "$work" <<PY
+python3 - "$K" "$V" "$R" "$MODE:$PROTO" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$hz" "$rss_kb" "$e0" "$e1" "$work" <<PY
 import json, sys, glob
 K, V, R, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 t0, t1, s0, s1 = map(int, sys.argv[5:9]); w0, w1 = float(sys.argv[9]), float(sys.argv[10])
@@ -106,6 +123,8 @@ res = {
   "viewer_kbps_min": min((v.get("min_kbps", 0) for v in views), default=0),
   "viewer_kbps_avg": round(sum(v.get("avg_kbps", 0) for v in views) / max(len(views), 1)),
 }
+if any("gaps" in v for v in views):
+  res["player_gaps"] = sum(v.get("gaps", 0) for v in views)
 print(json.dumps(res))
 print(f"| {K} | {V} | {R:g} | {mode} | {res['gbgate_cpu_pct']} | {res['rss_mb']} | {res['rss_per_stream_kb']} | "
       f"{res['udp_drops']} | {res['rtp_lost']} | {res['viewers_ok']}/{K*V} | {res['viewer_kbps_min']:.0f} / "

@@ -210,6 +210,7 @@ static void handle_delete(struct api_request *req)
     char id[DEVICE_ID_MAX];
     snprintf(id, sizeof(id), "%s", dev->id);
     query_forget_device(id);
+    invite_device_gone(id, "deleted through the API");
     registry_remove(dev);
     if (storage_delete_device(id)) {
         api_reply_error(req, 500, "storage_error", "the device was removed but not from storage");

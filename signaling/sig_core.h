@@ -6,7 +6,8 @@
  * Files: signaling.c (start/stop, the 1 s sweep, metrics), sip_endpoint.c (libre stacks per local address,
  * request dispatch, replies, requests to devices), registrar.c (REGISTER + digest + bans), message.c
  * (incoming MANSCDP), query.c (DeviceInfo/Catalog/DeviceStatus queries and their answers), device.c
- * (registry), catalog.c (SumNum assembly), storage.c (SQLite), api_devices.c (HTTP API handlers).
+ * (registry), catalog.c (SumNum assembly), storage.c (SQLite), api_devices.c (HTTP API handlers),
+ * invite*.c (media sessions: INVITE/ACK/BYE dialogs and the GB SDP text, see invite.h).
  */
 #ifndef GB_SIGNALING_SIG_CORE_H
 #define GB_SIGNALING_SIG_CORE_H
@@ -56,6 +57,11 @@ enum sig_counter {
     SC_CATALOG_COMPLETE,  /* catalogs assembled completely */
     SC_CATALOG_PARTIAL,   /* catalogs kept partial after the timeout */
     SC_STORAGE_ERRORS,    /* SQLite statements that failed */
+    SC_INVITE_SENT,       /* INVITEs sent */
+    SC_INVITE_OK,         /* INVITEs answered 2xx */
+    SC_INVITE_FAILED,     /* INVITEs refused, timed out or unsendable */
+    SC_BYE_SENT,          /* BYEs sent */
+    SC_BYE_RECEIVED,      /* BYEs from devices in a dialog */
     SC_COUNT
 };
 
@@ -115,6 +121,16 @@ void query_sweep(uint64_t now_mono);
 /* Forgets the pending queries of a device being removed (their waiters get ENOENT). */
 void query_forget_device(const char *device_id);
 void query_close(void);
+
+/* ---- invite.c ---- */
+/* A request from a device in one of our dialogs (BYE, INFO...): answered here, true. False: not ours. */
+bool invite_handle_request(struct sip_endpoint *ep, const struct sip_msg *msg);
+/* A response no transaction took: a retransmitted 2xx of one of our INVITEs is ACKed again (true). */
+bool invite_handle_response(const struct sip_msg *msg);
+/* The device went offline, unregistered or was deleted: its sessions end (ended hook / failed answer). */
+void invite_device_gone(const char *device_id, const char *why);
+/* Frees every session without a word on the wire (signaling_close, before the endpoints close). */
+void invite_close(void);
 
 /* ---- device state transitions (signaling.c) ---- */
 void sig_device_online(struct device *dev);

@@ -1,7 +1,8 @@
 /*
  * Signaling plane lifecycle and housekeeping: start/shutdown/close, the once-a-second sweep (keepalive
  * timeouts, registration expiry, catalog timeouts and refreshes, query timeouts), the delayed batch flush of
- * dirty devices to SQLite, online/offline transitions, and the counters for /metrics.
+ * dirty devices to SQLite, online/offline transitions (a device going offline ends its media sessions), and
+ * the counters for /metrics. Shutdown BYEs every media session before it reports done.
  */
 #include "signaling/signaling.h"
 
@@ -13,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "signaling/invite.h"
 #include "signaling/sig_core.h"
 #include "signaling/storage.h"
 
@@ -43,6 +45,7 @@ void sig_device_offline(struct device *dev, const char *why)
     dev->online = false;
     log_info(LOG_MOD, "device %s offline: %s", dev->id, why);
     device_mark_dirty(dev);
+    invite_device_gone(dev->id, why);
 }
 
 /* ---- storage flush ---- */
@@ -148,6 +151,13 @@ static void done_handler(void *arg)
     if (done_fn) done_fn(done_arg);
 }
 
+/* every media session got its BYE (answered or timed out) */
+static void sessions_ended(void *arg)
+{
+    (void)arg;
+    tmr_start(&done_tmr, 0, done_handler, NULL);
+}
+
 void signaling_shutdown(void (*done)(void *arg), void *arg)
 {
     done_fn = done;
@@ -157,6 +167,8 @@ void signaling_shutdown(void (*done)(void *arg), void *arg)
         tmr_cancel(&sig->sweep_tmr);
         tmr_cancel(&sig->flush_tmr);
         storage_flush_dirty();
+        invite_bye_all(sessions_ended, NULL);
+        return;
     }
     tmr_start(&done_tmr, 0, done_handler, NULL);
 }
@@ -168,6 +180,7 @@ void signaling_close(void)
     tmr_cancel(&sig->sweep_tmr);
     tmr_cancel(&sig->flush_tmr);
     query_close();
+    invite_close();
     endpoints_close();
     if (storage_is_open()) storage_flush_dirty();
     registry_close();
@@ -203,6 +216,11 @@ void signaling_metrics(void (*emit)(void *arg, const char *name, double value), 
         [SC_CATALOG_COMPLETE] = "gbgate_sip_catalogs_complete_total",
         [SC_CATALOG_PARTIAL] = "gbgate_sip_catalogs_partial_total",
         [SC_STORAGE_ERRORS] = "gbgate_storage_errors_total",
+        [SC_INVITE_SENT] = "gbgate_sip_invites_total",
+        [SC_INVITE_OK] = "gbgate_sip_invites_ok_total",
+        [SC_INVITE_FAILED] = "gbgate_sip_invites_failed_total",
+        [SC_BYE_SENT] = "gbgate_sip_bye_sent_total",
+        [SC_BYE_RECEIVED] = "gbgate_sip_bye_received_total",
     };
     if (!sig) return;
     for (int i = 0; i < SC_COUNT; i++) emit(arg, names[i], (double)sig->counters[i]);
@@ -210,6 +228,7 @@ void signaling_metrics(void (*emit)(void *arg, const char *name, double value), 
     emit(arg, "gbgate_devices_online", (double)registry_count_online());
     emit(arg, "gbgate_channels", (double)registry_count_channels());
     emit(arg, "gbgate_sip_banned_keys", (double)auth_ban_count_banned(sig->bans, clock_mono_ms()));
+    emit(arg, "gbgate_sip_media_sessions", (double)invite_count());
 }
 
 /* ---- lookup ---- */

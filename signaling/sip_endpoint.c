@@ -36,7 +36,7 @@
 struct sip_endpoint {
     struct le le;
     struct sip *sip;
-    struct sip_lsnr *lsnr;
+    struct sip_lsnr *lsnr, *resp_lsnr;
     struct sa laddr;
     bool udp_tuned;
 };
@@ -189,7 +189,9 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
         return true;
     }
 
-    if (!pl_strcmp(&msg->met, "REGISTER"))
+    if (invite_handle_request(ep, msg))
+        ; /* in one of our media dialogs (BYE from the device...) */
+    else if (!pl_strcmp(&msg->met, "REGISTER"))
         registrar_handle(ep, msg);
     else if (!pl_strcmp(&msg->met, "MESSAGE"))
         message_handle(ep, msg);
@@ -207,6 +209,14 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     return true;
 }
 
+/* Responses no client transaction took (libre ends an INVITE transaction at its 2xx; a retransmitted 2xx comes
+ * here and is ACKed again by invite.c). */
+static bool response_handler(const struct sip_msg *msg, void *arg)
+{
+    (void)arg;
+    return invite_handle_response(msg);
+}
+
 /* ---- opening ---- */
 
 static void endpoint_destructor(void *arg)
@@ -214,6 +224,7 @@ static void endpoint_destructor(void *arg)
     struct sip_endpoint *ep = arg;
     list_unlink(&ep->le);
     ep->lsnr = mem_deref(ep->lsnr);
+    ep->resp_lsnr = mem_deref(ep->resp_lsnr);
     if (ep->sip) sip_close(ep->sip, true);
     ep->sip = mem_deref(ep->sip);
 }
@@ -244,6 +255,7 @@ static int endpoint_open(const struct sa *laddr)
     if (!err) err = sip_transp_add(ep->sip, SIP_TRANSP_UDP, laddr);
     if (!err) err = sip_transp_add(ep->sip, SIP_TRANSP_TCP, laddr);
     if (!err) err = sip_listen(&ep->lsnr, ep->sip, true, request_handler, ep);
+    if (!err) err = sip_listen(&ep->resp_lsnr, ep->sip, false, response_handler, ep);
     if (err) {
         char a[64];
         log_error(LOG_MOD, "cannot listen on %s (UDP+TCP): %s", sig_addr_str(laddr, a, sizeof(a)),

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(k >= PAYLOAD_UNKNOWN && k <= PAYLOAD_TS);
         if (decided != PAYLOAD_UNKNOWN) FUZZ_CHECK(k == decided);
         decided = k;
-        FUZZ_CHECK(!payload_sniffer_exhausted(&s) || (k == PAYLOAD_UNKNOWN && packets >= PAYLOAD_SNIFF_MAX_PACKETS));
+        FUZZ_CHECK(!payload_sniffer_exhausted(&s) ||
+                   (k == PAYLOAD_UNKNOWN && packets >= PAYLOAD_SNIFF_MAX_PACKETS));
         data += n;
         size -= n;
     }

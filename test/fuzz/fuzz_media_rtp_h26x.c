@@ -60,7 +60,8 @@ static void on_track(void *arg, const struct media_track *t)
 {
     struct fuzz_state *s = arg;
     s->tracks++;
-    FUZZ_CHECK(t->sps_len <= TRACK_PARAM_MAX && t->pps_len <= TRACK_PARAM_MAX && t->vps_len <= TRACK_PARAM_MAX);
+    FUZZ_CHECK(t->sps_len <= TRACK_PARAM_MAX && t->pps_len <= TRACK_PARAM_MAX &&
+               t->vps_len <= TRACK_PARAM_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,8 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pkt.marker = flags & 1;
         pkt.payload_type = (mode & 1) ? 99 : 98;
         if (flags & 2) ts += (flags & 4) ? 3600 : (uint32_t)-3600; /* B-frame order too */
-        if (flags & 8) ts += 0x40000000u;                            /* a jump */
-        if ((flags & 0x30) == 0x30) seq++;                           /* a gap */
+        if (flags & 8) ts += 0x40000000u;                          /* a jump */
+        if ((flags & 0x30) == 0x30) seq++;                         /* a gap */
         if ((flags & 0xc0) == 0xc0 && (mode & 16)) rtp_h26x_mark_loss(d);
         pkt.seq = seq++;
         pkt.timestamp = ts;

@@ -38,8 +38,8 @@ static void on_frame(void *arg, struct media_frame *f)
         uint32_t pos = 0;
         while (pos < f->len) {
             FUZZ_CHECK(f->len - pos >= 4);
-            uint32_t n = ((uint32_t)p[pos] << 24) | ((uint32_t)p[pos + 1] << 16) | ((uint32_t)p[pos + 2] << 8) |
-                         p[pos + 3];
+            uint32_t n = ((uint32_t)p[pos] << 24) | ((uint32_t)p[pos + 1] << 16) |
+                         ((uint32_t)p[pos + 2] << 8) | p[pos + 3];
             FUZZ_CHECK(n > 0 && n <= f->len - pos - 4);
             FUZZ_CHECK(p[pos + 4 + n - 1] != 0);
             pos += 4 + n;
@@ -53,7 +53,8 @@ static void on_frame(void *arg, struct media_frame *f)
 static void on_track(void *arg, const struct media_track *t)
 {
     (void)arg;
-    FUZZ_CHECK(t->sps_len <= TRACK_PARAM_MAX && t->pps_len <= TRACK_PARAM_MAX && t->vps_len <= TRACK_PARAM_MAX);
+    FUZZ_CHECK(t->sps_len <= TRACK_PARAM_MAX && t->pps_len <= TRACK_PARAM_MAX &&
+               t->vps_len <= TRACK_PARAM_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

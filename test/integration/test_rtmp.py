@@ -301,7 +301,7 @@ def relay_state():
     return {}
 
 
-gbtest.wait_until(lambda: relay_state().get("bytes", 0) > 200_000, 15, "relay bytes")
+gbtest.wait_until(lambda: relay_state().get("bytes", 0) > 400_000, 15, "relay bytes")
 stop_listener(listener)
 listener = rtmp_listen(out_b)
 check.ok("relay reconnected to the restarted server", gbtest.wait_until(

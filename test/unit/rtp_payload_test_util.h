@@ -31,7 +31,8 @@ static inline bool mt_have_ffmpeg(void)
 {
     static int have = -1;
     if (have < 0)
-        have = system("ffmpeg -version >/dev/null 2>&1") == 0 && system("ffprobe -version >/dev/null 2>&1") == 0;
+        have =
+            system("ffmpeg -version >/dev/null 2>&1") == 0 && system("ffprobe -version >/dev/null 2>&1") == 0;
     if (!have) printf("SKIP: ffmpeg/ffprobe not installed\n");
     return have;
 }
@@ -143,7 +144,8 @@ static inline bool mt_nal_is_vcl(enum codec_id codec, const struct mt_nal *u)
 
 static inline bool mt_nal_is_aud(enum codec_id codec, const struct mt_nal *u)
 {
-    return codec == CODEC_H264 ? h264_nal_type(u->p[0]) == H264_NAL_AUD : h265_nal_type(u->p[0]) == H265_NAL_AUD;
+    return codec == CODEC_H264 ? h264_nal_type(u->p[0]) == H264_NAL_AUD
+                               : h265_nal_type(u->p[0]) == H265_NAL_AUD;
 }
 
 static inline bool mt_nal_is_key(enum codec_id codec, const struct mt_nal *u)
@@ -332,8 +334,8 @@ static inline void mt_send_nal(struct mt_packetizer *z, const struct mt_nal *u, 
 
 /* Packetizes access units: unit i gets timestamp ts0 + i * step (decoding order = presentation order). */
 static inline void mt_packetize(enum codec_id codec, const struct mt_nals *nals, const struct mt_au *aus,
-                                size_t nau, size_t mtu, bool aggregate, uint8_t pt, uint32_t ts0, uint32_t step,
-                                uint16_t seq0, struct mt_pkts *out)
+                                size_t nau, size_t mtu, bool aggregate, uint8_t pt, uint32_t ts0,
+                                uint32_t step, uint16_t seq0, struct mt_pkts *out)
 {
     struct mt_packetizer *z = calloc(1, sizeof *z);
     z->codec = codec;

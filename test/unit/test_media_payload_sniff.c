@@ -22,9 +22,10 @@ static bool have_clips;
 static void setup(void)
 {
     if (!mt_have_ffmpeg()) return;
-    mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 -bf 0 -f h264 "
-           "'%s'",
-           mt_tmp("plain.264"));
+    mt_run(
+        "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx264 -g 25 -bf 0 -f h264 "
+        "'%s'",
+        mt_tmp("plain.264"));
     mt_run("ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 "
            "-x265-params log-level=error:keyint=25:bframes=0 -f hevc '%s'",
            mt_tmp("plain.265"));
@@ -47,7 +48,7 @@ START_TEST(single_packets)
     psb_pack(&b, 12345, 0);
     ck_assert_int_eq(payload_sniff(96, b.d, b.len), PAYLOAD_PS);
     ck_assert_int_eq(payload_sniff(98, b.d, b.len), PAYLOAD_PS); /* the bytes win over the PT */
-    b.d[4] &= 0x3f;                                               /* neither MPEG-2 nor MPEG-1 */
+    b.d[4] &= 0x3f;                                              /* neither MPEG-2 nor MPEG-1 */
     ck_assert_int_eq(payload_sniff(96, b.d, b.len), PAYLOAD_UNKNOWN);
     psb_free(&b);
     psb_pes(&b, 0xe0, 3600, PSB_NO_TS, "\x00\x00\x00\x01\x67", 5, false, 0);
@@ -57,7 +58,8 @@ START_TEST(single_packets)
     psb_free(&b);
     ck_assert_int_eq(payload_sniff(96, (const uint8_t *)"\x00\x00\x00\x00\x01\xbc\x00\x10", 8), PAYLOAD_PS);
     /* Annex-B video in RTP is none of the four */
-    ck_assert_int_eq(payload_sniff(98, (const uint8_t *)"\x00\x00\x00\x01\x67\x4d\x00\x1e", 8), PAYLOAD_UNKNOWN);
+    ck_assert_int_eq(payload_sniff(98, (const uint8_t *)"\x00\x00\x00\x01\x67\x4d\x00\x1e", 8),
+                     PAYLOAD_UNKNOWN);
 
     uint8_t ts[188 * 7];
     memset(ts, 0xff, sizeof ts);
@@ -74,10 +76,10 @@ START_TEST(single_packets)
     ck_assert_int_eq(payload_sniff(96, test_h264_sps, sizeof test_h264_sps), PAYLOAD_H264);
     ck_assert_int_eq(payload_sniff(96, test_h265_vps, sizeof test_h265_vps), PAYLOAD_H265);
     ck_assert_int_eq(payload_sniff(96, test_h265_sps, sizeof test_h265_sps), PAYLOAD_H265);
-    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x09\xf0", 2), PAYLOAD_H264);       /* AUD */
-    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x46\x01\x50", 3), PAYLOAD_H265);   /* AUD */
-    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x7c\x85\x88\x84", 4), PAYLOAD_H264); /* FU-A */
-    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x62\x01\x93\xaf", 4), PAYLOAD_H265); /* FU */
+    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x09\xf0", 2), PAYLOAD_H264);            /* AUD */
+    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x46\x01\x50", 3), PAYLOAD_H265);        /* AUD */
+    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x7c\x85\x88\x84", 4), PAYLOAD_H264);    /* FU-A */
+    ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x62\x01\x93\xaf", 4), PAYLOAD_H265);    /* FU */
     ck_assert_int_eq(payload_sniff(0, (const uint8_t *)"\x7c\xc5\x88\x84", 4), PAYLOAD_UNKNOWN); /* S+E */
     /* STAP-A of SPS + PPS: sizes must cover the payload exactly */
     uint8_t stap[64] = {0x78, 0x00, sizeof test_h264_sps};
@@ -95,6 +97,10 @@ START_TEST(single_packets)
     ck_assert_int_eq(payload_sniff(96, both, sizeof both), PAYLOAD_UNKNOWN);
     ck_assert_int_eq(payload_sniff(98, both, sizeof both), PAYLOAD_H264);
     ck_assert_int_eq(payload_sniff(99, both, sizeof both), PAYLOAD_H265);
+    /* headers cut short (a fuzzer found the 3-byte SPS read past the end) */
+    ck_assert_int_eq(payload_sniff(96, test_h265_sps, 3), PAYLOAD_UNKNOWN);
+    ck_assert_int_eq(payload_sniff(96, test_h265_vps, 5), PAYLOAD_UNKNOWN);
+    ck_assert_int_eq(payload_sniff(96, test_h264_sps, 3), PAYLOAD_UNKNOWN);
     /* nothing */
     ck_assert_int_eq(payload_sniff(96, NULL, 0), PAYLOAD_UNKNOWN);
     ck_assert_int_eq(payload_sniff(96, (const uint8_t *)"\x80\x00\x00", 3), PAYLOAD_UNKNOWN);

@@ -43,6 +43,7 @@ const tokenDialog = $('token-dialog');
 const tokenInput = $('token-input');
 const tokenMessage = $('token-message');
 let tokenProblemKey = null;
+let tokenDismissed = false; // the user closed the prompt: do not reopen it on every poll, the button is there
 
 function askToken(problemKey) {
   tokenProblemKey = problemKey || null;
@@ -56,10 +57,14 @@ function askToken(problemKey) {
 $('token-form').addEventListener('submit', (e) => {
   e.preventDefault();
   setToken(tokenInput.value.trim());
+  tokenDismissed = false;
   tokenDialog.close();
   reloadAll();
 });
-$('token-cancel').addEventListener('click', () => tokenDialog.close());
+$('token-cancel').addEventListener('click', () => {
+  tokenDismissed = true;
+  tokenDialog.close();
+});
 $('token-clear').addEventListener('click', () => {
   setToken('');
   tokenInput.value = '';
@@ -79,7 +84,7 @@ onAuthNeeded((error) => {
     }
     return;
   }
-  askToken(problem);
+  if (!tokenDismissed) askToken(problem);
 });
 
 // ---- top bar: gateway status and language ----

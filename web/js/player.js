@@ -174,6 +174,10 @@ export class PlayerWindow {
       this._showMessage('nomse', () => t('play.noMse'), null, false);
       return;
     }
+    // mpegts.js logs every segment at info level; an operator's browser console needs warnings only.
+    mpegts.LoggingControl.enableVerbose = false;
+    mpegts.LoggingControl.enableInfo = false;
+    mpegts.LoggingControl.enableDebug = false;
     const player = mpegts.createPlayer({ type: 'flv', isLive: true, url: liveUrl(streamId, this.protocol) }, {
       enableWorker: false,
       enableStashBuffer: false, // live view: show frames as they come, latency over smoothness

@@ -6,7 +6,7 @@
 import { gateway } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { describeError, t } from './i18n.js';
-import { codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, toast } from './util.js';
+import { codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, setChildren, toast } from './util.js';
 
 const POLL_MS = 2000;
 
@@ -72,8 +72,12 @@ export class StreamsPage {
       : this.streams.length === 0 ? t('streams.empty') : '';
     this.noteRow.firstChild.textContent = note;
     this.noteRow.classList.toggle('error', Boolean(this.error));
-    // replaceChildren keeps existing row elements (moved, not rebuilt), so focus and selection survive.
-    this.body.replaceChildren(...(note ? [this.noteRow] : []), ...ordered);
+    // Rows are only re-inserted when the set or order changed: moving a row would drop focus and selection.
+    const wanted = [...(note ? [this.noteRow] : []), ...ordered];
+    const current = [...this.body.children];
+    if (wanted.length !== current.length || wanted.some((row, i) => row !== current[i])) {
+      this.body.replaceChildren(...wanted);
+    }
   }
 
   _newRow(s) {
@@ -97,7 +101,7 @@ export class StreamsPage {
   _fillRow(row, s) {
     const { cells } = row;
     const sourceLabel = s.source === 'api' ? t('streams.source.api') : s.source ? t('streams.source.gb') : '';
-    cells.stream.replaceChildren(
+    setChildren(cells.stream,
       h('div', { class: 'stream-id mono' }, s.id),
       h('div', { class: 'small' },
         sourceLabel ? h('span', { class: 'tag', title: s.source }, sourceLabel) : null,
@@ -117,10 +121,10 @@ export class StreamsPage {
     }
     if (!s.video && !s.audio) media.push(h('div', { class: 'muted' }, t('streams.waitingMedia')));
     if (s.error) media.push(h('div', { class: 'error small' }, s.error));
-    cells.media.replaceChildren(...media);
+    setChildren(cells.media, media);
 
     const loss = lossPercent(s);
-    cells.traffic.replaceChildren(
+    setChildren(cells.traffic,
       h('div', {}, h('b', {}, formatBitrate(s.bitrate_kbps || 0))),
       h('div', { class: 'small' + (loss >= 1 ? ' warn' : ' muted') },
         t('streams.packets', { n: s.packets || 0, lost: s.packets_lost || 0 }), loss ? ` (${loss.toFixed(1)}%)` : ''),
@@ -133,7 +137,7 @@ export class StreamsPage {
     const urlsKey = `${urls.flv}|${urls.ws_flv}|${urls.rtmp}`;
     if (urlsKey !== row.urlsKey) {
       row.urlsKey = urlsKey;
-      cells.urls.replaceChildren(...[['HTTP-FLV', urls.flv], ['WS-FLV', urls.ws_flv], ['RTMP', urls.rtmp]]
+      setChildren(cells.urls, [['HTTP-FLV', urls.flv], ['WS-FLV', urls.ws_flv], ['RTMP', urls.rtmp]]
         .filter(([, url]) => url)
         .map(([label, url]) => urlLine(label, url)));
     }

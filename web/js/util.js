@@ -18,6 +18,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces el's children, skipping null/false/undefined like h() does (replaceChildren would print "null"). */
+export function setChildren(el, ...children) {
+  el.replaceChildren();
+  appendChildren(el, children);
+}
+
 function appendChildren(el, children) {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
