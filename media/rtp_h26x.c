@@ -15,8 +15,10 @@
 #include <string.h>
 
 #define RTP_H26X_DEFAULT_MAX_FRAME (4u << 20)
-/* A pts this far from the recent ones is a discontinuity (sender restart), not B-frame reordering. */
-#define DTS_DISCONTINUITY (10 * 90000)
+/* A pts this far from the last dts is a discontinuity (a sender restart, a long gap), not B-frame
+ * reordering: backwards, reordering never reaches 1 s (8 frames even at 8 fps). */
+#define DTS_JUMP_BACK    90000
+#define DTS_JUMP_FORWARD (10 * 90000)
 
 static const uint8_t start_code[4] = {0, 0, 0, 1};
 
@@ -88,7 +90,7 @@ static void dts_reset(struct rtp_h26x_dts *g)
 /* The decoding time of the next unit in decoding order, presented at pts. */
 static int64_t dts_next(struct rtp_h26x_dts *g, int64_t pts)
 {
-    if (g->started && (pts > g->last_dts + DTS_DISCONTINUITY || pts < g->last_dts - DTS_DISCONTINUITY)) {
+    if (g->started && (pts > g->last_dts + DTS_JUMP_FORWARD || pts < g->last_dts - DTS_JUMP_BACK)) {
         dts_reset(g);
         g->started = false; /* a new timeline: dts may step back with it */
     }

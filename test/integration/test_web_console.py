@@ -54,10 +54,9 @@ def non_loopback_ip():
 
 
 def device_media_options():
-    """Whether gbsim device can answer INVITE with a per-channel clip (false while live view is pending)."""
+    """Whether gbsim device answers INVITE with per-channel clips (false while live view is pending)."""
     out = subprocess.run([os.path.join(gbtest.BUILD, "gbsim"), "device", "--help"], capture_output=True, timeout=10)
-    text = (out.stdout + out.stderr).decode(errors="replace")
-    return "--video" in text
+    return "--channel-media" in (out.stdout + out.stderr).decode(errors="replace")
 
 
 gbtest.require_tools("ffmpeg", "gbgate", "gbsim")
@@ -89,9 +88,16 @@ def start(*args):
     return p
 
 
+# Live view needs the play API and gbsim devices that answer INVITE with media. Until both exist the playback
+# assertions run on API receivers and a GB channel click is only checked for a clear message (PENDING).
+play_api = gw.api("POST", "/api/v1/devices/0/channels/0/play")[1] or {}
+live_view = play_api.get("code") in ("device_not_found", "channel_not_found") and device_media_options()
+# Channel N of every simulated device sends the same clip: 1 H.264, 2 H.264 + G.711A, 3 H.265.
+media = ["--channel-media", f"1={clip264}", "--channel-media", f"2={clip264_small},{tone}",
+         "--channel-media", f"3={clip265}"] if live_view else []
 server = f"127.0.0.1:{gw.sip_port}"
 start("device", "--server", server, "--count", 2, "--channels", 3, "--keepalive", 2, "--id-base", DEVICE_A,
-      "--duration", RUN_S, "--quiet")
+      "--duration", RUN_S, "--quiet", *media)
 start("device", "--server", server, "--count", 1, "--channels", 2, "--keepalive", 600, "--id-base", DEVICE_B,
       "--duration", RUN_S, "--quiet")
 
@@ -123,8 +129,6 @@ for label, src in sources.items():
 gbtest.wait_until(lambda: all((gw.api("GET", f"/api/v1/streams/{s['stream']}")[1] or {}).get("keyframes", 0) > 0
                               for s in sources.values()), 15, "keyframes on every stream")
 
-play_api = gw.api("POST", "/api/v1/devices/0/channels/0/play")[1] or {}
-live_view = play_api.get("code") in ("device_not_found", "channel_not_found") and device_media_options()
 a_channels = [c["id"] for c in channels[DEVICE_A]]
 if live_view:
     plays = [{"label": label, "kind": "channel", "deviceId": DEVICE_A, "channelId": a_channels[i]}
@@ -299,8 +303,8 @@ check.eq("WS-FLV window badge", w.get("badge"), "WS-FLV")
 
 # 4. Streams page and stop
 rows = {row["id"]: row for row in result("streams_page").get("rows", [])}
-check.eq("streams page lists every stream", set(rows), {s["stream"] for s in sources.values()} |
-         ({f"{DEVICE_A}_{c}" for c in a_channels} if live_view else set()))
+want_rows = {s["stream"] for s in sources.values()} | ({f"{DEVICE_A}_{c}" for c in a_channels} if live_view else set())
+check.ok("streams page lists every stream", want_rows <= set(rows), f"(got {sorted(rows)}, want {sorted(want_rows)})")
 base = gw.url("").replace("http://", "")
 check.eq("streams page URLs of web_h264", (rows.get("web_h264") or {}).get("urls"),
          [f"http://{base}/live/web_h264.flv", f"ws://{base}/live/web_h264.flv",

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,12 +93,16 @@ int device_media_add_source(int channel, const char *files)
 
 int device_media_add_default(const char *video, const char *audio, const char *ps)
 {
-    char files[SOURCE_TEXT_MAX];
-    int n = snprintf(files, sizeof(files), "%s%s%s%s%s", ps ? ps : "", video ? video : "",
-                     video && audio ? "," : "", audio ? audio : "", "");
-    if (n <= 0) return 0; /* nothing given: no default */
-    if ((size_t)n >= sizeof(files)) return -EINVAL;
-    return device_media_add_source(0, files);
+    char files[SOURCE_TEXT_MAX] = "";
+    const char *parts[] = {ps, video, audio};
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i]) continue;
+        int w = snprintf(files + n, sizeof(files) - n, "%s%s", n ? "," : "", parts[i]);
+        if (w < 0 || (size_t)w >= sizeof(files) - n) return -EINVAL;
+        n += (size_t)w;
+    }
+    return n ? device_media_add_source(0, files) : 0;
 }
 
 void device_media_set_fps(double fps)
