@@ -107,7 +107,8 @@ static const struct key_def keys[] = {
     I("rtmp", "chunk_size", rtmp.chunk_size, 128, 65536, "4096", "RTMP chunk size sent to players"),
 
     S("relay", "rule1", relay.rules[0], "",
-      "push matching streams to an RTMP server: pattern=url, e.g. 3402*=rtmp://origin/live/{id} (empty = none)"),
+      "push streams whose id matches to RTMP: pattern=url, e.g. 3402*=rtmp://origin/live/{id} (empty = "
+      "none)"),
     S("relay", "rule2", relay.rules[1], "", "another pattern=url rule (every matching rule starts a relay)"),
     S("relay", "rule3", relay.rules[2], "", "another pattern=url rule"),
     S("relay", "rule4", relay.rules[3], "", "another pattern=url rule"),
@@ -388,7 +389,8 @@ int config_validate(const struct gb_config *cfg, char *err, size_t errsize)
     }
     for (int i = 0; i < 4; i++) {
         const char *rule = cfg->relay.rules[i], *eq = strchr(rule, '=');
-        if (rule[0] && (!eq || eq == rule || (strncasecmp(eq + 1, "rtmp://", 7) && strncasecmp(eq + 1, "rtmps://", 8)))) {
+        if (rule[0] && (!eq || eq == rule ||
+                        (strncasecmp(eq + 1, "rtmp://", 7) && strncasecmp(eq + 1, "rtmps://", 8)))) {
             snprintf(err, errsize, "relay.rule%d: '%s' is not pattern=rtmp://...", i + 1, rule);
             return EINVAL;
         }

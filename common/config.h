@@ -65,7 +65,7 @@ struct gb_config {
         int chunk_size;
     } rtmp;
     struct {
-        /* "pattern=url": streams whose id matches the shell pattern are pushed to url ({id} = the stream id) */
+        /* "pattern=url": streams whose id matches the shell pattern go to url ({id} = the stream id) */
         char rules[4][CFG_STR_MAX];
         int queue_kb;        /* tags queued between the stream's worker and the relay thread */
         int reconnect_max_s; /* backoff cap */

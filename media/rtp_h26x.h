@@ -24,7 +24,8 @@
  * Timing: pts is the RTP timestamp (90 kHz) unwrapped to 64 bits (not rebased). RTP carries no decoding
  * time; dts is derived from the arrival (decoding) order: with no reordering dts == pts; with B-frames the
  * reorder depth is learned from the timestamps and dts is the pts sequence sorted and delayed by that depth
- * (monotonic, <= pts once learned; the few frames before the depth is known get a clamped dts).
+ * (monotonic, <= pts once learned; the few frames before the depth is known get a clamped dts). A pts
+ * more than 1 s behind the last dts or 10 s ahead of it is a new timeline (sender restart): dts restarts.
  */
 #ifndef GB_MEDIA_RTP_H26X_H
 #define GB_MEDIA_RTP_H26X_H

@@ -121,7 +121,8 @@ static int apply_header(struct rtmp_chunk_parser *p)
         s->timestamp = field;
         s->len = be24(mh + 3);
         s->type = mh[6];
-        s->stream_id = (uint32_t)mh[7] | (uint32_t)mh[8] << 8 | (uint32_t)mh[9] << 16 | (uint32_t)mh[10] << 24;
+        s->stream_id =
+            (uint32_t)mh[7] | (uint32_t)mh[8] << 8 | (uint32_t)mh[9] << 16 | (uint32_t)mh[10] << 24;
         break;
     case 1:
         s->timestamp += field;
@@ -202,7 +203,8 @@ int rtmp_chunk_input(struct rtmp_chunk_parser *p, const uint8_t *data, size_t le
                 pos += n;
                 rc = header_need(p, &need, &final);
             }
-            if (rc || !(final && p->hdr_have == need)) continue; /* failed, or all input used: wait for more */
+            if (rc || !(final && p->hdr_have == need))
+                continue; /* failed, or all input used: wait for more */
             rc = apply_header(p);
             if (rc) break;
             p->hdr_have = 0;
@@ -306,7 +308,8 @@ size_t rtmp_chunk_wire_size(uint32_t chunk_size, uint32_t csid, uint32_t ts, uin
 {
     uint8_t h0[RTMP_CHUNK_HEADER_MAX], h3[7];
     size_t chunks = len ? (len + chunk_size - 1) / chunk_size : 1;
-    return rtmp_chunk_header0(h0, csid, ts, len, 0, 0) + len + (chunks - 1) * rtmp_chunk_header3(h3, csid, ts);
+    return rtmp_chunk_header0(h0, csid, ts, len, 0, 0) + len +
+           (chunks - 1) * rtmp_chunk_header3(h3, csid, ts);
 }
 
 int rtmp_chunk_write_message(uint8_t *out, size_t cap, uint32_t chunk_size, uint32_t csid, uint32_t ts,

@@ -22,12 +22,18 @@
 #include <stdint.h>
 
 #define RTMP_DEFAULT_CHUNK_SIZE 128
-#define RTMP_CHUNK_MAX_STREAMS 8
-#define RTMP_CHUNK_HEADER_MAX 18 /* 3-byte basic + 11 + 4 extended timestamp */
-#define RTMP_EXT_TS 0xFFFFFFu
+#define RTMP_CHUNK_MAX_STREAMS  8
+#define RTMP_CHUNK_HEADER_MAX   18 /* 3-byte basic + 11 + 4 extended timestamp */
+#define RTMP_EXT_TS             0xFFFFFFu
 
 /* Chunk stream ids we send on. */
-enum { RTMP_CSID_CONTROL = 2, RTMP_CSID_COMMAND = 3, RTMP_CSID_AUDIO = 4, RTMP_CSID_DATA = 5, RTMP_CSID_VIDEO = 6 };
+enum {
+    RTMP_CSID_CONTROL = 2,
+    RTMP_CSID_COMMAND = 3,
+    RTMP_CSID_AUDIO = 4,
+    RTMP_CSID_DATA = 5,
+    RTMP_CSID_VIDEO = 6
+};
 
 enum rtmp_msg_type {
     RTMP_MSG_SET_CHUNK_SIZE = 1,
@@ -62,8 +68,8 @@ typedef int (*rtmp_message_cb)(void *arg, const struct rtmp_message *m);
 struct rtmp_chunk_stream {
     uint32_t csid;
     bool used, has_header;
-    bool ext_ts;        /* the last header's timestamp field was 0xFFFFFF: type-3 chunks carry 4 more bytes */
-    bool in_progress;   /* a message is partly received */
+    bool ext_ts;      /* the last header's timestamp field was 0xFFFFFF: type-3 chunks carry 4 more bytes */
+    bool in_progress; /* a message is partly received */
     uint32_t timestamp, ts_field; /* ts_field: last absolute/delta value, reused by type-3 message starts */
     uint32_t len, stream_id;
     uint8_t type;

@@ -56,7 +56,8 @@ int rtmp_command_connect_info(const struct rtmp_command *c, char *app, size_t ap
     *object_encoding = 0;
     app[0] = tc_url[0] = 0;
     if (c->object.type != AMF0_OBJECT && c->object.type != AMF0_ECMA_ARRAY) return 0;
-    if (prop_string(&c->object, "app", app, app_size) || prop_string(&c->object, "tcUrl", tc_url, tc_url_size))
+    if (prop_string(&c->object, "app", app, app_size) ||
+        prop_string(&c->object, "tcUrl", tc_url, tc_url_size))
         return -ENOSPC;
     struct amf0_value v;
     if (amf0_object_get(&c->object, "objectEncoding", &v) == 0 && v.type == AMF0_NUMBER)
@@ -100,8 +101,10 @@ int rtmp_stream_name(const char *app, const char *name, char *out, size_t size)
     while (alen > 0 && a[alen - 1] == '/') a[--alen] = 0;
     copy_until_query(name, n, sizeof n);
     const char *stream_in_app = "";
-    if (strncmp(a, "live/", 5) == 0) stream_in_app = a + 5;
-    else if (strcmp(a, "live") != 0) return -ENOENT;
+    if (strncmp(a, "live/", 5) == 0)
+        stream_in_app = a + 5;
+    else if (strcmp(a, "live") != 0)
+        return -ENOENT;
     const char *s = n;
     if (strncmp(s, "live/", 5) == 0) s += 5;
     if (strncmp(s, "flv:", 4) == 0) s += 4;
@@ -116,7 +119,8 @@ int rtmp_stream_name(const char *app, const char *name, char *out, size_t size)
     return 0;
 }
 
-static void put_status_object(struct amf0_writer *w, const char *level, const char *code, const char *description)
+static void put_status_object(struct amf0_writer *w, const char *level, const char *code,
+                              const char *description)
 {
     amf0_put_object_start(w);
     amf0_put_prop_string(w, "level", level);
@@ -159,13 +163,15 @@ int rtmp_reply_result(uint8_t *buf, size_t cap, double txn, bool has_number, dou
     amf0_put_string(&w, "_result");
     amf0_put_number(&w, txn);
     amf0_put_null(&w);
-    if (has_number) amf0_put_number(&w, number);
-    else amf0_put_undefined(&w);
+    if (has_number)
+        amf0_put_number(&w, number);
+    else
+        amf0_put_undefined(&w);
     return amf0_writer_finish(&w);
 }
 
-int rtmp_reply_on_status(uint8_t *buf, size_t cap, const char *level, const char *code, const char *description,
-                         const char *details)
+int rtmp_reply_on_status(uint8_t *buf, size_t cap, const char *level, const char *code,
+                         const char *description, const char *details)
 {
     struct amf0_writer w;
     amf0_writer_init(&w, buf, cap);

@@ -56,8 +56,8 @@ int rtmp_reply_error(uint8_t *buf, size_t cap, double txn, const char *code, con
  * undefined when has_number is false (releaseStream and friends). */
 int rtmp_reply_result(uint8_t *buf, size_t cap, double txn, bool has_number, double number);
 /* onStatus, transaction 0, null, {level, code, description[, details]}; details may be NULL. */
-int rtmp_reply_on_status(uint8_t *buf, size_t cap, const char *level, const char *code, const char *description,
-                         const char *details);
+int rtmp_reply_on_status(uint8_t *buf, size_t cap, const char *level, const char *code,
+                         const char *description, const char *details);
 /* The data message sent before the media: |RtmpSampleAccess(true, true) (lets Flash read the samples). */
 int rtmp_data_sample_access(uint8_t *buf, size_t cap);
 

@@ -26,8 +26,8 @@ static void compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_LEN])
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8 |
-               block[4 * i + 3];
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
+               (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -114,8 +114,10 @@ void hmac_sha256_2(const uint8_t *key, size_t keylen, const uint8_t *a, size_t a
                    size_t blen, uint8_t out[SHA256_DIGEST_LEN])
 {
     uint8_t k[SHA256_BLOCK_LEN] = {0};
-    if (keylen > SHA256_BLOCK_LEN) sha256(key, keylen, k); /* long keys are hashed first (RFC 2104) */
-    else if (keylen) memcpy(k, key, keylen);
+    if (keylen > SHA256_BLOCK_LEN)
+        sha256(key, keylen, k); /* long keys are hashed first (RFC 2104) */
+    else if (keylen)
+        memcpy(k, key, keylen);
     uint8_t pad[SHA256_BLOCK_LEN], inner[SHA256_DIGEST_LEN];
     struct sha256_ctx c;
     for (int i = 0; i < SHA256_BLOCK_LEN; i++) pad[i] = k[i] ^ 0x36;

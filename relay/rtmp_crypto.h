@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define SHA256_DIGEST_LEN 32
-#define SHA256_BLOCK_LEN 64
+#define SHA256_BLOCK_LEN  64
 
 struct sha256_ctx {
     uint32_t state[8];

@@ -15,22 +15,21 @@
 
 #include "relay/rtmp_crypto.h"
 
-#define DIGEST_LEN SHA256_DIGEST_LEN
+#define DIGEST_LEN      SHA256_DIGEST_LEN
 #define PLAYER_KEY_PART 30
 #define SERVER_KEY_PART 36
 
 /* "Genuine Adobe Flash Player 001" and "Genuine Adobe Flash Media Server 001", each followed by the same
  * 32 constant bytes: public values every RTMP implementation carries. */
 #define KEY_TAIL                                                                                             \
-    0xF0, 0xEE, 0xC2, 0x4A, 0x80, 0x68, 0xBE, 0xE8, 0x2E, 0x00, 0xD0, 0xD1, 0x02, 0x9E, 0x7E, 0x57, 0x6E, 0xEC,  \
-        0x5D, 0x2D, 0x29, 0x80, 0x6F, 0xAB, 0x93, 0xB8, 0xE6, 0x36, 0xCF, 0xEB, 0x31, 0xAE
-static const uint8_t player_key[] = {'G', 'e', 'n', 'u', 'i', 'n', 'e', ' ', 'A', 'd', 'o', 'b', 'e', ' ', 'F',
-                                     'l', 'a', 's', 'h', ' ', 'P', 'l', 'a', 'y', 'e', 'r', ' ', '0', '0', '1',
-                                     KEY_TAIL};
-static const uint8_t server_key[] = {'G', 'e', 'n', 'u', 'i', 'n', 'e', ' ', 'A', 'd', 'o', 'b',
-                                     'e', ' ', 'F', 'l', 'a', 's', 'h', ' ', 'M', 'e', 'd', 'i',
-                                     'a', ' ', 'S', 'e', 'r', 'v', 'e', 'r', ' ', '0', '0', '1',
-                                     KEY_TAIL};
+    0xF0, 0xEE, 0xC2, 0x4A, 0x80, 0x68, 0xBE, 0xE8, 0x2E, 0x00, 0xD0, 0xD1, 0x02, 0x9E, 0x7E, 0x57, 0x6E,    \
+        0xEC, 0x5D, 0x2D, 0x29, 0x80, 0x6F, 0xAB, 0x93, 0xB8, 0xE6, 0x36, 0xCF, 0xEB, 0x31, 0xAE
+static const uint8_t player_key[] = {'G', 'e', 'n', 'u', 'i', 'n', 'e', ' ', 'A',     'd', 'o',
+                                     'b', 'e', ' ', 'F', 'l', 'a', 's', 'h', ' ',     'P', 'l',
+                                     'a', 'y', 'e', 'r', ' ', '0', '0', '1', KEY_TAIL};
+static const uint8_t server_key[] = {'G', 'e', 'n', 'u', 'i', 'n', 'e', ' ', 'A', 'd', 'o',     'b', 'e',
+                                     ' ', 'F', 'l', 'a', 's', 'h', ' ', 'M', 'e', 'd', 'i',     'a', ' ',
+                                     'S', 'e', 'r', 'v', 'e', 'r', ' ', '0', '0', '1', KEY_TAIL};
 
 static uint64_t next_random(uint64_t *s)
 {
@@ -60,7 +59,8 @@ static size_t digest_pos(const uint8_t *block, int scheme_offset)
 static void block_digest(const uint8_t *block, size_t pos, const uint8_t *key, size_t keylen,
                          uint8_t out[DIGEST_LEN])
 {
-    hmac_sha256_2(key, keylen, block, pos, block + pos + DIGEST_LEN, RTMP_HANDSHAKE_SIZE - pos - DIGEST_LEN, out);
+    hmac_sha256_2(key, keylen, block, pos, block + pos + DIGEST_LEN, RTMP_HANDSHAKE_SIZE - pos - DIGEST_LEN,
+                  out);
 }
 
 static bool digest_valid(const uint8_t *block, int scheme_offset, const uint8_t *key, size_t keylen)
@@ -104,8 +104,10 @@ static void build_reply(struct rtmp_handshake *h)
     bool client_versioned = c1[4] | c1[5] | c1[6] | c1[7];
     if (client_versioned) {
         /* Flash and FFmpeg use scheme 8; Flash Player 10+ may use 772 */
-        if (digest_valid(c1, 772, player_key, PLAYER_KEY_PART)) h->scheme_offset = 772;
-        else if (digest_valid(c1, 8, player_key, PLAYER_KEY_PART)) h->scheme_offset = 8;
+        if (digest_valid(c1, 772, player_key, PLAYER_KEY_PART))
+            h->scheme_offset = 772;
+        else if (digest_valid(c1, 8, player_key, PLAYER_KEY_PART))
+            h->scheme_offset = 8;
         h->digest = h->scheme_offset != 0;
     }
     memset(s1, 0, 8); /* time 0 */
@@ -170,12 +172,14 @@ int rtmp_handshake_client_check(const uint8_t c0c1[1 + RTMP_HANDSHAKE_SIZE],
     const uint8_t *c1 = c0c1 + 1, *s1 = s0s1s2 + 1, *s2 = s1 + RTMP_HANDSHAKE_SIZE;
     if (s0s1s2[0] != RTMP_VERSION) return -EPROTO;
     if (s1[4] < 3) return 0; /* plain server: nothing to check (FFmpeg does the same) */
-    if (!digest_valid(s1, 772, server_key, SERVER_KEY_PART) && !digest_valid(s1, 8, server_key, SERVER_KEY_PART))
+    if (!digest_valid(s1, 772, server_key, SERVER_KEY_PART) &&
+        !digest_valid(s1, 8, server_key, SERVER_KEY_PART))
         return -EPROTO;
     uint8_t expect[RTMP_HANDSHAKE_SIZE];
     memcpy(expect, s2, RTMP_HANDSHAKE_SIZE);
     sign_response(expect, c1 + digest_pos(c1, 8), server_key, sizeof server_key);
-    return memcmp(expect + RTMP_HANDSHAKE_SIZE - DIGEST_LEN, s2 + RTMP_HANDSHAKE_SIZE - DIGEST_LEN, DIGEST_LEN)
+    return memcmp(expect + RTMP_HANDSHAKE_SIZE - DIGEST_LEN, s2 + RTMP_HANDSHAKE_SIZE - DIGEST_LEN,
+                  DIGEST_LEN)
                ? -EPROTO
                : 0;
 }

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define RTMP_HANDSHAKE_SIZE 1536
-#define RTMP_VERSION 3
+#define RTMP_VERSION        3
 
 enum rtmp_handshake_state { RTMP_HS_WAIT_C0C1 = 0, RTMP_HS_WAIT_C2, RTMP_HS_DONE };
 

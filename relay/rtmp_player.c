@@ -114,7 +114,8 @@ static bool player_on_read(struct viewer *v, const uint8_t *p, size_t len)
 static void player_on_finish(struct viewer *v)
 {
     struct rtmp_player *pl = v->ops_arg;
-    if (pl->s->state == RTMP_SESSION_PLAYING || pl->s->state == RTMP_SESSION_PAUSED) rtmp_session_play_end(pl->s);
+    if (pl->s->state == RTMP_SESSION_PLAYING || pl->s->state == RTMP_SESSION_PAUSED)
+        rtmp_session_play_end(pl->s);
 }
 
 static void player_on_close(struct viewer *v)
@@ -157,7 +158,8 @@ void rtmp_player_start(void *arg)
     if (!l) { /* it closed while the player was on its way */
         rtmp_session_play_not_found(pl->s, "the stream closed");
         pl->s->fault = RTMP_FAULT_NOT_FOUND;
-        snprintf(pl->s->fault_detail, sizeof pl->s->fault_detail, "play %.64s: the stream closed", pl->stream);
+        snprintf(pl->s->fault_detail, sizeof pl->s->fault_detail, "play %.64s: the stream closed",
+                 pl->stream);
         rtmp_report_fault(v->peer, pl->s);
         viewer_finish(v, "stream not found");
         goto out;

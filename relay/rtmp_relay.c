@@ -13,10 +13,9 @@
  * (1 s doubling up to relay.reconnect_max_s); the relay ends when its stream ends (the sink is finished:
  * the queue is written out first), on DELETE, or at shutdown.
  *
- * Rules ([relay] ruleN = pattern=url) are applied by each worker's scan of its own streams, once a second.
+ * Rules ([relay] ruleN = pattern=url) are in rtmp_relay_rules.c.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
 #include <pthread.h>
@@ -33,11 +32,11 @@
 #include "relay/rtmp_relay_priv.h"
 #include "relay/viewer.h"
 
-#define MODULE "relay"
+#define MODULE           "relay"
 #define BACKOFF_START_MS 1000
-#define STABLE_MS 30000   /* a connection up this long resets the backoff */
-#define DETACH_WAIT_MS 5000
-#define WRITE_BATCH 64
+#define STABLE_MS        30000 /* a connection up this long resets the backoff */
+#define DETACH_WAIT_MS   5000
+#define WRITE_BATCH      64
 
 enum relay_state { RELAY_CONNECTING = 0, RELAY_LIVE, RELAY_RETRYING, RELAY_STOPPED };
 static const char *const state_names[] = {"connecting", "live", "retrying", "stopped"};
@@ -55,7 +54,7 @@ struct rtmp_relay {
     char url[RELAY_URL_MAX];
     char source[8];
     int worker;
-    uint64_t stream_created_ms, created_wall_ms;
+    uint64_t stream_created_ms;
     struct rtmp_relay *next; /* registry */
 
     pthread_mutex_t lock;
@@ -84,8 +83,6 @@ static unsigned next_id;
 static bool shutting_down;
 static atomic_uint_fast64_t relay_bytes_total, relay_reconnects_total;
 
-static const char *rules[4];
-static int nrules;
 static size_t queue_max_bytes;
 static int reconnect_max_ms, io_timeout_s;
 
@@ -117,12 +114,9 @@ static bool sink_take(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t
     struct rtmp_relay *r = v->ops_arg;
     pthread_mutex_lock(&r->lock);
     r->dropped = v->tags_dropped;
-    if (r->q_count > 0 && (r->q_bytes + len > r->q_max_bytes || r->q_count == r->q_cap)) {
+    /* full (an entry larger than the whole budget still goes through an empty queue) */
+    if (r->q_count == r->q_cap || (r->q_count > 0 && r->q_bytes + len > r->q_max_bytes)) {
         r->blocked = true;
-        pthread_mutex_unlock(&r->lock);
-        return false;
-    }
-    if (r->q_count == r->q_cap) { /* only when empty and the ring is too small for one entry: never */
         pthread_mutex_unlock(&r->lock);
         return false;
     }
@@ -140,8 +134,10 @@ static void sink_closed(struct viewer *v)
     r->sink = NULL;
     pthread_mutex_lock(&r->lock);
     r->attached = false;
-    if (v->finishing) r->ended = true;
-    else r->detached = true;
+    if (v->finishing)
+        r->ended = true;
+    else
+        r->detached = true;
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
     relay_unref(r); /* the sink's reference */
@@ -160,13 +156,17 @@ static void attach_task(void *arg)
     if (same_stream && !atomic_load(&r->abort)) {
         char peer[64];
         snprintf(peer, sizeof peer, "relay %s", r->rid);
-        v = viewer_create_sink(w, (size_t)rtmp_cfg->stream.viewer_queue_kb * 1024, &sink_ops, r, peer, "relay");
+        v = viewer_create_sink(w, (size_t)rtmp_cfg->stream.viewer_queue_kb * 1024, &sink_ops, r, peer,
+                               "relay");
     }
     pthread_mutex_lock(&r->lock);
     r->attach_pending = false;
-    if (v) r->attached = true;
-    else if (!same_stream) r->ended = true;
-    else r->detached = true;
+    if (v)
+        r->attached = true;
+    else if (!same_stream)
+        r->ended = true;
+    else
+        r->detached = true;
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
     if (v) {
@@ -380,7 +380,6 @@ int rtmp_relay_start(const char *stream, const char *url, const char *source, in
     snprintf(r->source, sizeof r->source, "%s", source);
     r->worker = worker;
     r->stream_created_ms = stream_created_ms;
-    r->created_wall_ms = clock_wall_ms();
     r->q_max_bytes = queue_max_bytes;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
@@ -464,10 +463,10 @@ void rtmp_relays_shutdown(void)
 static json_t *relay_json(struct rtmp_relay *r)
 {
     pthread_mutex_lock(&r->lock);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s?}", "id", r->rid, "url", r->url, "source", r->source,
-                          "state", state_names[r->state], "bytes", (json_int_t)r->bytes, "reconnects",
-                          (json_int_t)r->reconnects, "dropped_tags", (json_int_t)r->dropped, "error",
-                          r->error[0] ? r->error : NULL);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s?}", "id", r->rid, "url", r->url, "source",
+                          r->source, "state", state_names[r->state], "bytes", (json_int_t)r->bytes,
+                          "reconnects", (json_int_t)r->reconnects, "dropped_tags", (json_int_t)r->dropped,
+                          "error", r->error[0] ? r->error : NULL);
     if (r->state == RELAY_LIVE)
         json_object_set_new(o, "connected_s",
                             json_integer((json_int_t)((clock_wall_ms() - r->connected_since_ms) / 1000)));
@@ -490,18 +489,22 @@ void rtmp_relays_metrics(struct sbuf *b)
     pthread_mutex_lock(&registry_lock);
     int n = nrelays;
     pthread_mutex_unlock(&registry_lock);
-    sbuf_printf(b, "# HELP gbgate_rtmp_relays RTMP push relays\n# TYPE gbgate_rtmp_relays gauge\n"
-                   "gbgate_rtmp_relays %d\n",
+    sbuf_printf(b,
+                "# HELP gbgate_rtmp_relays RTMP push relays\n# TYPE gbgate_rtmp_relays gauge\n"
+                "gbgate_rtmp_relays %d\n",
                 n);
-    sbuf_printf(b, "# HELP gbgate_rtmp_relay_bytes_total bytes pushed by RTMP relays\n"
-                   "# TYPE gbgate_rtmp_relay_bytes_total counter\ngbgate_rtmp_relay_bytes_total %llu\n",
+    sbuf_printf(b,
+                "# HELP gbgate_rtmp_relay_bytes_total bytes pushed by RTMP relays\n"
+                "# TYPE gbgate_rtmp_relay_bytes_total counter\ngbgate_rtmp_relay_bytes_total %llu\n",
                 (unsigned long long)atomic_load(&relay_bytes_total));
-    sbuf_printf(b, "# HELP gbgate_rtmp_relay_reconnects_total RTMP relay reconnections\n"
-                   "# TYPE gbgate_rtmp_relay_reconnects_total counter\ngbgate_rtmp_relay_reconnects_total %llu\n",
-                (unsigned long long)atomic_load(&relay_reconnects_total));
+    sbuf_printf(
+        b,
+        "# HELP gbgate_rtmp_relay_reconnects_total RTMP relay reconnections\n"
+        "# TYPE gbgate_rtmp_relay_reconnects_total counter\ngbgate_rtmp_relay_reconnects_total %llu\n",
+        (unsigned long long)atomic_load(&relay_reconnects_total));
 }
 
-/* ---- rules ---- */
+/* ---- limits ---- */
 
 void rtmp_relays_init(const struct gb_config *cfg)
 {
@@ -509,97 +512,5 @@ void rtmp_relays_init(const struct gb_config *cfg)
     queue_max_bytes = (size_t)cfg->relay.queue_kb * 1024;
     reconnect_max_ms = cfg->relay.reconnect_max_s * 1000;
     io_timeout_s = cfg->relay.timeout_s;
-    nrules = 0;
-    for (int i = 0; i < (int)(sizeof cfg->relay.rules / sizeof cfg->relay.rules[0]) && i < 4; i++)
-        if (cfg->relay.rules[i][0]) rules[nrules++] = cfg->relay.rules[i];
-}
-
-/* "pattern=url" -> pattern and url with {id} replaced. False when the id does not match. */
-static bool rule_url(const char *rule, const char *id, char *url, size_t size)
-{
-    const char *eq = strchr(rule, '=');
-    char pattern[CFG_STR_MAX];
-    if (!eq || (size_t)(eq - rule) >= sizeof pattern) return false;
-    memcpy(pattern, rule, (size_t)(eq - rule));
-    pattern[eq - rule] = 0;
-    if (fnmatch(pattern, id, 0) != 0) return false;
-    size_t o = 0;
-    for (const char *p = eq + 1; *p && o + 1 < size; p++) {
-        if (!strncmp(p, "{id}", 4)) {
-            o += (size_t)snprintf(url + o, size - o, "%s", id);
-            if (o >= size) o = size - 1;
-            p += 3;
-        } else {
-            url[o++] = *p;
-        }
-    }
-    url[o] = 0;
-    return true;
-}
-
-/* Streams of this worker already looked at (id + open time), so a rule relay starts once per stream. */
-struct seen_stream {
-    char id[STREAM_ID_MAX + 1];
-    uint64_t created_ms;
-    bool alive;
-};
-static _Thread_local struct seen_stream *seen;
-static _Thread_local size_t nseen, seen_cap;
-static _Thread_local uint64_t last_scan_ms;
-
-static void scan_one(struct stream *s, void *arg)
-{
-    const struct stream_entry *e = stream_entry(s);
-    char url[RELAY_URL_MAX];
-    bool match = false;
-    for (int i = 0; i < nrules && !match; i++) match = rule_url(rules[i], e->id, url, sizeof url);
-    if (!match) return;
-    for (size_t i = 0; i < nseen; i++) {
-        if (!strcmp(seen[i].id, e->id) && seen[i].created_ms == e->created_ms) {
-            seen[i].alive = true;
-            return;
-        }
-    }
-    if (nseen == seen_cap) {
-        size_t ncap = seen_cap ? seen_cap * 2 : 16;
-        struct seen_stream *n = realloc(seen, ncap * sizeof *n);
-        if (!n) return;
-        seen = n;
-        seen_cap = ncap;
-    }
-    struct seen_stream *ss = &seen[nseen++];
-    snprintf(ss->id, sizeof ss->id, "%s", e->id);
-    ss->created_ms = e->created_ms;
-    ss->alive = true;
-    for (int i = 0; i < nrules; i++) {
-        char rid[16];
-        if (!rule_url(rules[i], e->id, url, sizeof url)) continue;
-        int rc = rtmp_relay_start(e->id, url, "rule", worker_index(worker_current()), e->created_ms, rid);
-        if (rc) log_warn(MODULE, "[%s] relay rule %d: cannot start a relay to %s: %s", e->id, i + 1, url, strerror(rc));
-    }
-}
-
-void rtmp_relays_scan(struct worker *w, uint64_t now_ms)
-{
-    if (nrules == 0 || now_ms - last_scan_ms < 1000) return;
-    last_scan_ms = now_ms;
-    for (size_t i = 0; i < nseen; i++) seen[i].alive = false;
-    worker_foreach_stream(w, scan_one, NULL);
-    size_t out = 0;
-    for (size_t i = 0; i < nseen; i++)
-        if (seen[i].alive) seen[out++] = seen[i];
-    nseen = out;
-    if (nseen == 0) {
-        free(seen);
-        seen = NULL;
-        seen_cap = 0;
-    }
-}
-
-void rtmp_relays_worker_exit(void)
-{
-    free(seen);
-    seen = NULL;
-    nseen = seen_cap = 0;
-    rtmp_relays_shutdown();
+    rtmp_relay_rules_init(cfg);
 }

@@ -26,8 +26,8 @@ static void handle_create(struct api_request *req)
     if (!url || (strncasecmp(url, "rtmp://", 7) != 0 && strncasecmp(url, "rtmps://", 8) != 0) ||
         strlen(url) >= RELAY_URL_MAX || strlen(url) < 10) {
         json_decref(body);
-        api_reply_error(req, 400, "bad_url", "\"url\" must be an rtmp:// or rtmps:// URL shorter than %d bytes",
-                        RELAY_URL_MAX);
+        api_reply_error(req, 400, "bad_url",
+                        "\"url\" must be an rtmp:// or rtmps:// URL shorter than %d bytes", RELAY_URL_MAX);
         return;
     }
     char rid[16];
@@ -67,7 +67,8 @@ static void handle_list(struct api_request *req)
 static void handle_delete(struct api_request *req)
 {
     if (rtmp_relay_delete(req->params[0], req->params[1]) != 0) {
-        api_reply_error(req, 404, "relay_not_found", "no relay %s on stream %s", req->params[1], req->params[0]);
+        api_reply_error(req, 404, "relay_not_found", "no relay %s on stream %s", req->params[1],
+                        req->params[0]);
         return;
     }
     api_reply_empty(req, 204);

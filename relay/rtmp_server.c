@@ -22,10 +22,10 @@
 #include "common/net.h"
 #include "relay/rtmp_priv.h"
 
-#define MODULE "rtmp"
-#define RTMP_SETUP_TIMEOUT_MS 10000 /* from accept to play */
-#define RTMP_OUT_MAX (64 * 1024)    /* replies a connection may leave unread before it is cut */
-#define TIMER_MS 250
+#define MODULE                "rtmp"
+#define RTMP_SETUP_TIMEOUT_MS 10000       /* from accept to play */
+#define RTMP_OUT_MAX          (64 * 1024) /* replies a connection may leave unread before it is cut */
+#define TIMER_MS              250
 
 struct rtmp_counters rtmp_counters;
 const struct gb_config *rtmp_cfg;
@@ -72,8 +72,8 @@ void rtmp_report_fault(const char *peer, const struct rtmp_session *s)
     rtmp_count(&rtmp_counters.faults[s->fault]);
     struct rtmp_worker *rw = current_rw;
     if (!rw || log_ratelimit_ok(&rw->log_rl, clock_mono_ms()))
-        log_info(MODULE, "%s: %s (%s)", peer, s->fault_detail[0] ? s->fault_detail : rtmp_fault_name(s->fault),
-                 rtmp_fault_name(s->fault));
+        log_info(MODULE, "%s: %s (%s)", peer,
+                 s->fault_detail[0] ? s->fault_detail : rtmp_fault_name(s->fault), rtmp_fault_name(s->fault));
 }
 
 static void conn_free_cb(uv_handle_t *h)
@@ -86,8 +86,10 @@ static void conn_free_cb(uv_handle_t *h)
 
 static void conn_unlink(struct rtmp_conn *c)
 {
-    if (c->prev) c->prev->next = c->next;
-    else if (c->rw->conns == c) c->rw->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->rw->conns == c)
+        c->rw->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->next = c->prev = NULL;
 }
@@ -181,8 +183,10 @@ static void hand_off(struct rtmp_conn *c, int owner)
     h->out_len = c->out_len - c->out_sent;
     if (h->out_len) {
         h->out = malloc(h->out_len);
-        if (h->out) memcpy(h->out, c->out + c->out_sent, h->out_len);
-        else h->out_len = 0;
+        if (h->out)
+            memcpy(h->out, c->out + c->out_sent, h->out_len);
+        else
+            h->out_len = 0;
     }
     memcpy(h->in, c->pending, c->pending_len);
     h->in_len = c->pending_len;
@@ -324,7 +328,8 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = clock_mono_ms();
     for (struct rtmp_conn *c = rw->conns, *next; c; c = next) {
         next = c->next;
-        if (c->waiting_stream) resolve_play(c, now);
+        if (c->waiting_stream)
+            resolve_play(c, now);
         else if (now >= c->deadline_ms)
             conn_fault(c, RTMP_FAULT_TIMEOUT,
                        c->s->hs ? "stalled in the handshake" : "no play within 10 s of connecting");
@@ -426,7 +431,10 @@ void rtmp_metrics_write(struct sbuf *b)
            (long long)atomic_load(&rtmp_counters.digest_handshakes));
     metric(b, "rtmp_plays_total", "counter", "RTMP players that started playing",
            (long long)atomic_load(&rtmp_counters.plays));
-    metric(b, "rtmp_players", "gauge", "RTMP players connected", (long long)atomic_load(&rtmp_counters.players));
+    metric(b, "rtmp_players", "gauge", "RTMP players connected",
+           (long long)atomic_load(&rtmp_counters.players));
+    metric(b, "rtmp_relay_starts_total", "counter", "RTMP push relays started (API and rules)",
+           (long long)atomic_load(&rtmp_counters.relay_starts));
     sbuf_printf(b, "# HELP gbgate_rtmp_refused_total RTMP connections refused or cut, by reason\n"
                    "# TYPE gbgate_rtmp_refused_total counter\n");
     for (int f = RTMP_FAULT_NONE + 1; f < RTMP_FAULT_COUNT; f++)

@@ -20,16 +20,22 @@
 #include "relay/rtmp_command.h"
 
 #define REPLY_MAX 1024
-#define WIRE_MAX (REPLY_MAX + REPLY_MAX / RTMP_DEFAULT_CHUNK_SIZE * 7 + RTMP_CHUNK_HEADER_MAX)
+#define WIRE_MAX  (REPLY_MAX + REPLY_MAX / RTMP_DEFAULT_CHUNK_SIZE * 7 + RTMP_CHUNK_HEADER_MAX)
 
-enum { USER_STREAM_BEGIN = 0, USER_STREAM_EOF = 1, USER_SET_BUFFER_LENGTH = 3, USER_PING_REQUEST = 6,
-       USER_PING_RESPONSE = 7 };
+enum {
+    USER_STREAM_BEGIN = 0,
+    USER_STREAM_EOF = 1,
+    USER_SET_BUFFER_LENGTH = 3,
+    USER_PING_REQUEST = 6,
+    USER_PING_RESPONSE = 7
+};
 
 const char *rtmp_fault_name(enum rtmp_fault f)
 {
     static const char *const names[RTMP_FAULT_COUNT] = {
-        "none",         "handshake",       "chunk",   "chunk_size", "message_size", "chunk_streams", "command",
-        "unknown_command", "publish",      "app",     "timeout",    "overflow",     "not_found"};
+        "none",          "handshake", "chunk",           "chunk_size", "message_size",
+        "chunk_streams", "command",   "unknown_command", "publish",    "app",
+        "timeout",       "overflow",  "not_found"};
     return f < RTMP_FAULT_COUNT ? names[f] : "?";
 }
 
@@ -66,7 +72,8 @@ static void send_user_control(struct rtmp_session *s, uint16_t event, uint32_t v
 }
 
 /* A command reply built by one of the rtmp_reply_* functions. */
-static void send_command(struct rtmp_session *s, uint32_t csid, uint32_t stream_id, const uint8_t *body, int len)
+static void send_command(struct rtmp_session *s, uint32_t csid, uint32_t stream_id, const uint8_t *body,
+                         int len)
 {
     if (len > 0) send_message(s, csid, RTMP_MSG_COMMAND_AMF0, stream_id, body, (size_t)len);
 }
@@ -123,7 +130,8 @@ static int on_connect(struct rtmp_session *s, const struct rtmp_command *c)
 
 static int on_play(struct rtmp_session *s, const struct rtmp_command *c)
 {
-    if (s->state != RTMP_SESSION_CONNECTED) return fault(s, RTMP_FAULT_COMMAND, "play before connect or twice");
+    if (s->state != RTMP_SESSION_CONNECTED)
+        return fault(s, RTMP_FAULT_COMMAND, "play before connect or twice");
     char name[256] = "";
     if (c->nargs > 0 && c->args[0].type != AMF0_NULL && rtmp_command_arg_string(c, 0, name, sizeof name) != 0)
         return fault(s, RTMP_FAULT_COMMAND, "play: stream name is not a short string");
@@ -131,7 +139,8 @@ static int on_play(struct rtmp_session *s, const struct rtmp_command *c)
     if (rtmp_stream_name(s->app, name, s->stream, sizeof s->stream) != 0) {
         s->stream[0] = 0;
         s->state = RTMP_SESSION_PLAY_REQUESTED;
-        rtmp_session_play_not_found(s, "stream names are [A-Za-z0-9_.-]{1,64}: rtmp://host:port/live/{stream}");
+        rtmp_session_play_not_found(s,
+                                    "stream names are [A-Za-z0-9_.-]{1,64}: rtmp://host:port/live/{stream}");
         s->fault = RTMP_FAULT_NOT_FOUND;
         return finish(s, RTMP_SESSION_CLOSE);
     }
@@ -156,9 +165,11 @@ static int on_publish(struct rtmp_session *s, const struct rtmp_command *c, bool
 {
     uint8_t body[REPLY_MAX];
     static const char why[] = "gbgate is a play server: it does not accept published streams";
-    if (fc) send_command(s, RTMP_CSID_COMMAND, 0, body,
-                         rtmp_reply_error(body, sizeof body, c->txn, "NetStream.Publish.Denied", why));
-    else send_status(s, "error", "NetStream.Publish.Denied", why);
+    if (fc)
+        send_command(s, RTMP_CSID_COMMAND, 0, body,
+                     rtmp_reply_error(body, sizeof body, c->txn, "NetStream.Publish.Denied", why));
+    else
+        send_status(s, "error", "NetStream.Publish.Denied", why);
     fault(s, RTMP_FAULT_PUBLISH, fc ? "FCPublish refused" : "publish refused");
     return finish(s, RTMP_SESSION_CLOSE);
 }
@@ -166,9 +177,9 @@ static int on_publish(struct rtmp_session *s, const struct rtmp_command *c, bool
 /* Commands players send that need nothing but an answer (when they ask for one). */
 static bool is_harmless(const char *name)
 {
-    static const char *const names[] = {"releaseStream", "FCUnpublish", "FCSubscribe", "FCUnsubscribe",
-                                        "_checkbw",      "receiveAudio", "receiveVideo", "setBufferLength",
-                                        "_result",       "onBWDone",    NULL};
+    static const char *const names[] = {
+        "releaseStream", "FCUnpublish",     "FCSubscribe", "FCUnsubscribe", "_checkbw", "receiveAudio",
+        "receiveVideo",  "setBufferLength", "_result",     "onBWDone",      NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(name, names[i])) return true;
     return false;
@@ -194,19 +205,24 @@ static int on_command(struct rtmp_session *s, const struct rtmp_message *m)
     if (!strcmp(c.name, "play")) return on_play(s, &c);
     if (!strcmp(c.name, "pause")) return on_pause(s, &c);
     if (!strcmp(c.name, "deleteStream") || !strcmp(c.name, "closeStream")) {
-        if (s->state == RTMP_SESSION_PLAYING || s->state == RTMP_SESSION_PAUSED) return finish(s, RTMP_SESSION_CLOSE);
+        if (s->state == RTMP_SESSION_PLAYING || s->state == RTMP_SESSION_PAUSED)
+            return finish(s, RTMP_SESSION_CLOSE);
         return 0;
     }
     if (!strcmp(c.name, "FCPublish")) return on_publish(s, &c, true);
     if (!strcmp(c.name, "publish")) return on_publish(s, &c, false);
     if (is_harmless(c.name)) {
-        if (c.txn != 0) send_command(s, RTMP_CSID_COMMAND, 0, body, rtmp_reply_result(body, sizeof body, c.txn, false, 0));
+        if (c.txn != 0)
+            send_command(s, RTMP_CSID_COMMAND, 0, body,
+                         rtmp_reply_result(body, sizeof body, c.txn, false, 0));
         return 0;
     }
-    if (++s->unknown_commands > RTMP_MAX_UNKNOWN_COMMANDS) return fault(s, RTMP_FAULT_UNKNOWN_COMMAND, c.name);
+    if (++s->unknown_commands > RTMP_MAX_UNKNOWN_COMMANDS)
+        return fault(s, RTMP_FAULT_UNKNOWN_COMMAND, c.name);
     if (c.txn != 0)
-        send_command(s, RTMP_CSID_COMMAND, 0, body,
-                     rtmp_reply_error(body, sizeof body, c.txn, "NetConnection.Call.Failed", "unknown command"));
+        send_command(
+            s, RTMP_CSID_COMMAND, 0, body,
+            rtmp_reply_error(body, sizeof body, c.txn, "NetConnection.Call.Failed", "unknown command"));
     return 0;
 }
 

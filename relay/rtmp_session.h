@@ -19,11 +19,11 @@
 #include "relay/rtmp_chunk.h"
 #include "relay/rtmp_handshake.h"
 
-#define RTMP_MEDIA_STREAM_ID 1        /* the one message stream createStream hands out */
-#define RTMP_WINDOW_ACK_SIZE 2500000  /* what we announce; players acknowledge every that many bytes */
-#define RTMP_MAX_IN_CHUNK_SIZE 65536  /* a larger Set Chunk Size from a player is refused */
-#define RTMP_MAX_IN_MESSAGE 65536     /* players send commands, not media: 64 KiB is plenty */
-#define RTMP_MAX_UNKNOWN_COMMANDS 3   /* answered with _error; one more closes the connection */
+#define RTMP_MEDIA_STREAM_ID      1       /* the one message stream createStream hands out */
+#define RTMP_WINDOW_ACK_SIZE      2500000 /* what we announce; players acknowledge every that many bytes */
+#define RTMP_MAX_IN_CHUNK_SIZE    65536   /* a larger Set Chunk Size from a player is refused */
+#define RTMP_MAX_IN_MESSAGE       65536   /* players send commands, not media: 64 KiB is plenty */
+#define RTMP_MAX_UNKNOWN_COMMANDS 3       /* answered with _error; one more closes the connection */
 
 enum rtmp_session_state {
     RTMP_SESSION_HANDSHAKE = 0,
@@ -67,9 +67,9 @@ struct rtmp_session {
     struct rtmp_handshake *hs; /* only during the handshake */
     bool digest_handshake;     /* the client used (and passed) the digest handshake */
     struct rtmp_chunk_parser parser;
-    uint32_t out_chunk_size;  /* what we chunk by now (128 until our Set Chunk Size went out) */
-    uint32_t cfg_chunk_size;  /* rtmp.chunk_size, announced at connect */
-    uint32_t peer_window;     /* the player's Window Acknowledgement Size (0 = no acknowledgements) */
+    uint32_t out_chunk_size; /* what we chunk by now (128 until our Set Chunk Size went out) */
+    uint32_t cfg_chunk_size; /* rtmp.chunk_size, announced at connect */
+    uint32_t peer_window;    /* the player's Window Acknowledgement Size (0 = no acknowledgements) */
     uint64_t bytes_in, acked_in;
     double object_encoding;
     char app[128];

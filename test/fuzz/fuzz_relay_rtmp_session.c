@@ -18,9 +18,7 @@ static void on_send(void *arg, const uint8_t *p, size_t len)
     if (len) sent += p[len - 1] & 1; /* touch the bytes */
 }
 
-static void on_pause(void *arg, bool pause)
-{
-}
+static void on_pause(void *arg, bool pause) {}
 
 static const struct rtmp_session_ops ops = {on_send, on_pause};
 
@@ -45,8 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc < 0 || rc == RTMP_SESSION_CLOSE) break;
         if (rc == RTMP_SESSION_PLAY) {
             if (strlen(s->stream) == 0 || strlen(s->stream) > 64) __builtin_trap();
-            if (not_found) rtmp_session_play_not_found(s, "fuzz");
-            else rtmp_session_play_start(s);
+            if (not_found)
+                rtmp_session_play_not_found(s, "fuzz");
+            else
+                rtmp_session_play_start(s);
         }
         pos += used;
         step = step % 61 + 1;

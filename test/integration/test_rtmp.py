@@ -82,6 +82,12 @@ def refused(reason):
     return metrics().get(f'gbgate_rtmp_refused_total{{reason="{reason}"}}', 0)
 
 
+# The counters come from rtmp_metrics_write(), which app's /metrics hook must call: one clear failure when it
+# does not, instead of a failure per counter.
+WIRED = check.ok("RTMP counters are in /metrics (rtmp_metrics_write called by the metrics hook)",
+                 "gbgate_rtmp_connections_total" in metrics())
+
+
 def rtmp_listen(path, seconds=40):
     """ffmpeg as a one-shot RTMP server on relay_port writing what it receives to path (bounded in time)."""
     log = open(path + ".log", "wb")
@@ -128,8 +134,10 @@ for k in ("a", "b"):
                summary.get("audio_frames", 0) * 0.02)
     check.ok(f"ffprobe {k}: no data stream", "data" not in st, list(st))
 m = metrics()
-check.ok("FFmpeg's digest handshake was validated and answered", m.get("gbgate_rtmp_digest_handshakes_total", 0) >= 2, m)
-check.ok("plays counted", m.get("gbgate_rtmp_plays_total", 0) >= 2, m)
+if WIRED:
+    check.ok("FFmpeg's digest handshake was validated and answered",
+             m.get("gbgate_rtmp_digest_handshakes_total", 0) >= 2, m)
+    check.ok("plays counted", m.get("gbgate_rtmp_plays_total", 0) >= 2, m)
 
 # 2. A looping stream: two players join mid-stream (both start at a keyframe and get every later frame)
 #    while bad clients hammer the port next to them.
@@ -142,7 +150,8 @@ views = {}
 vt = [in_thread(lambda: rtmpview("--stream", "rt2", "--count", 2, "--parse", 2, "--seconds", 8, "--warmup", 2,
                                  "--digest"), views, "two")]
 time.sleep(1)
-check.eq("metrics: two RTMP players connected", metrics().get("gbgate_rtmp_players"), 2)
+if WIRED:
+    check.eq("metrics: two RTMP players connected", metrics().get("gbgate_rtmp_players"), 2)
 
 
 def connect_and_wait_close(payload, wait=15.0):
@@ -227,7 +236,7 @@ check.ok("an unknown stream is refused at once", nosuch.returncode != 0 and time
          nosuch.stderr[-200:])
 stall_thread.join(25)
 check.ok("a stalled handshake is cut after the 10 s setup timeout", 9 <= (stall.get("t") or 0) <= 12, stall)
-for reason in before:
+for reason in before if WIRED else ():
     check.ok(f"refusal counted: {reason}", refused(reason) > before[reason], (reason, refused(reason)))
 [t.join(30) for t in vt]
 two = views.get("two") or {}
@@ -310,8 +319,9 @@ bytes_then = relay_state().get("bytes", 0)
 time.sleep(4)
 check.ok("relay keeps sending after reconnecting", relay_state().get("bytes", 0) > bytes_then + 100_000, relay_state())
 m = metrics()
-check.ok("relay counters in /metrics", m.get("gbgate_rtmp_relays", 0) >= 1 and
-         m.get("gbgate_rtmp_relay_reconnects_total", 0) >= 1, m)
+if WIRED:
+    check.ok("relay counters in /metrics", m.get("gbgate_rtmp_relays", 0) >= 1 and
+             m.get("gbgate_rtmp_relay_reconnects_total", 0) >= 1, m)
 check.eq("DELETE relay -> 204", gw.api("DELETE", f"/api/v1/streams/rt5/relays/{rid}")[0], 204)
 check.eq("DELETE again -> 404", gw.api("DELETE", f"/api/v1/streams/rt5/relays/{rid}")[0], 404)
 check.eq("no relay listed after DELETE", (gw.api("GET", "/api/v1/streams/rt5/relays")[1] or {}).get("relays"), [])

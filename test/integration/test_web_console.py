@@ -22,6 +22,7 @@ TOKEN = "web-console-test-token"
 RUN_S = 170  # upper bound of the media and devices the test keeps running
 DEVICE_A = "34020000001320000001"  # two devices, 3 channels each, keepalive every 2 s
 DEVICE_B = "34020000011320000001"  # one device, 2 channels, no keepalive: offline after keepalive_timeout_s
+DEVICE_C = "34020000021320000001"  # one device, 1 channel, refuses every INVITE with 486
 
 
 def require_browser():
@@ -90,8 +91,9 @@ def start(*args):
 
 # Live view needs the play API and gbsim devices that answer INVITE with media. Until both exist the playback
 # assertions run on API receivers and a GB channel click is only checked for a clear message (PENDING).
-play_api = gw.api("POST", "/api/v1/devices/0/channels/0/play")[1] or {}
-live_view = play_api.get("code") in ("device_not_found", "channel_not_found") and device_media_options()
+play_api = (gw.api("POST", "/api/v1/devices/0/channels/0/play")[1] or {}).get("code") in ("device_not_found",
+                                                                                      "channel_not_found")
+live_view = play_api and device_media_options()
 # Channel N of every simulated device sends the same clip: 1 H.264, 2 H.264 + G.711A, 3 H.265.
 media = ["--channel-media", f"1={clip264}", "--channel-media", f"2={clip264_small},{tone}",
          "--channel-media", f"3={clip265}"] if live_view else []
@@ -100,17 +102,20 @@ start("device", "--server", server, "--count", 2, "--channels", 3, "--keepalive"
       "--duration", RUN_S, "--quiet", *media)
 start("device", "--server", server, "--count", 1, "--channels", 2, "--keepalive", 600, "--id-base", DEVICE_B,
       "--duration", RUN_S, "--quiet")
+if play_api:
+    start("device", "--server", server, "--count", 1, "--channels", 1, "--keepalive", 2, "--id-base", DEVICE_C,
+          "--answer-refuse", 486, "--duration", RUN_S, "--quiet")
 
 
 def devices_ready():
     status, body = gw.api("GET", "/api/v1/devices")
     devs = {d["id"]: d for d in (body or {}).get("devices", [])}
-    return len(devs) == 3 and all(d.get("channel_count") for d in devs.values()) and devs
+    return len(devs) == (4 if play_api else 3) and all(d.get("channel_count") for d in devs.values()) and devs
 
 
-devices = gbtest.wait_until(devices_ready, 20, "3 devices with their catalogs")
+devices = gbtest.wait_until(devices_ready, 20, "every device with its catalog")
 channels = {d: gw.api("GET", f"/api/v1/devices/{d}/channels")[1]["channels"] for d in devices}
-device_a2 = sorted(d for d in devices if d not in (DEVICE_A, DEVICE_B))[0]
+device_a2 = sorted(d for d in devices if d not in (DEVICE_A, DEVICE_B, DEVICE_C))[0]
 
 # Receivers opened through the API: the Streams page plays them, and they stand in for GB channels while
 # live view (gbsim device answering INVITE with media) is not there yet.
@@ -145,6 +150,8 @@ for p in plays:
 
 failures = [{"label": "offline", "deviceId": DEVICE_B, "channelId": channels[DEVICE_B][0]["id"],
              "waitOffline": 25000}]
+if play_api:
+    failures.append({"label": "refused", "deviceId": DEVICE_C, "channelId": channels[DEVICE_C][0]["id"]})
 if not live_view:
     failures.append({"label": "gb_click", "deviceId": DEVICE_A, "channelId": a_channels[0]})
 
@@ -316,10 +323,14 @@ check.eq("stopped stream: gone from the API", gw.api("GET", "/api/v1/streams/web
 
 # 5. channels that cannot play
 r = result("fail_offline")
-if live_view:
+if play_api:
     check.eq("offline device: message", (r.get("errorCode"), r.get("text")), ("device_offline", "The device is offline."))
 else:
     check.ok("offline device channel: a message instead of a player", r.get("state") == "message" and r.get("text"), r)
+if play_api:
+    r = result("fail_refused")
+    check.eq("refused INVITE: message", (r.get("errorCode"), r.get("text")),
+             ("invite_refused", "The device refused the play request (SIP 486)."))
 if not live_view:
     r = result("fail_gb_click")
     check.ok("GB channel click: play requested, failure explained (PENDING live view)",

@@ -32,6 +32,8 @@ struct sim_device {
     /* hashes of recent queries' Call-ID and CSeq: a retransmission is not re-answered */
     uint32_t query_keys[4];
     unsigned query_key_next;
+    struct list calls; /* INVITE sessions (device_invite.c) */
+    bool keepalive_stopped;
 };
 
 static const char *const place_names[] = {"东门", "西门", "南门", "北门", "大厅", "停车场", "仓库", "走廊"};
@@ -139,6 +141,14 @@ static void keepalive_tick(void *arg)
 {
     struct sim_device *dev = arg;
     if (!dev->registered) return;
+    if (sim_opt.keepalive_stop_s > 0 &&
+        tmr_jiffies() - sim_opt.start_ms >= (uint64_t)(sim_opt.keepalive_stop_s * 1000)) {
+        if (!dev->keepalive_stopped && !sim_opt.quiet_events)
+            fprintf(stderr, "gbsim: event=keepalive-stopped device=%s\n", dev->id);
+        dev->keepalive_stopped = true;
+        dev->ka_due = tmr_jiffies() + (uint64_t)sim_opt.keepalive_s * 1000;
+        return;
+    }
     char body[1024];
     size_t len;
     if (!manscdp_build_keepalive(body, sizeof(body), &len, body_charset(), ++dev->ka_sn, dev->id, true)) {
@@ -367,6 +377,7 @@ static void answer_query(struct sim_device *dev, const struct manscdp_msg *q)
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
     struct sim_device *dev = arg;
+    if (sim_call_handle(dev, msg)) return true;
     if (pl_strcmp(&msg->met, "MESSAGE")) {
         if (pl_strcmp(&msg->met, "ACK")) (void)sip_reply(dev->sip, msg, 501, "Not Implemented");
         return true;
@@ -392,6 +403,34 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     if (manscdp_root(q) == MANSCDP_QUERY) answer_query(dev, q);
     manscdp_free(q);
     return true;
+}
+
+/* ---- what device_invite.c needs ---- */
+
+struct sip *sim_device_sip(struct sim_device *dev)
+{
+    return dev->sip;
+}
+
+const char *sim_device_id(const struct sim_device *dev)
+{
+    return dev->id;
+}
+
+int sim_device_channel_of(const struct sim_device *dev, const struct pl *id)
+{
+    if (!pl_strcmp(id, dev->id)) return 1;
+    char ch_id[21];
+    for (int ch = 0; ch < sim_opt.channels; ch++) {
+        channel_id(dev, ch, ch_id);
+        if (!pl_strcmp(id, ch_id)) return ch + 1;
+    }
+    return 0;
+}
+
+struct list *sim_device_calls(struct sim_device *dev)
+{
+    return &dev->calls;
 }
 
 /* ---- lifecycle ---- */
@@ -440,6 +479,7 @@ bool sim_device_registered_once(const struct sim_device *dev)
 void sim_device_destroy(struct sim_device *dev)
 {
     if (!dev) return;
+    sim_calls_close(dev);
     dev->lsnr = mem_deref(dev->lsnr);
     if (dev->sip) sip_close(dev->sip, true);
     dev->sip = mem_deref(dev->sip);

@@ -145,8 +145,8 @@ static int prepare_media(struct sim_call *c, const struct sip_msg *msg)
         c->local_port = 9; /* discard: a port the answer can name */
         return 0;
     }
-    char label[160];
-    snprintf(label, sizeof(label), "device=%s channel=%s call=%s", sim_device_id(c->dev), c->channel_id,
+    char label[200];
+    snprintf(label, sizeof(label), "device=%s channel=%s call=%.100s", sim_device_id(c->dev), c->channel_id,
              c->call_id);
     int err = device_media_start(&c->media, c->channel, c->transport, sim_opt.local_ip, c->media_ip,
                                  c->media_port, c->ssrc, &c->local_port, label);

@@ -6,6 +6,10 @@
  *                [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]
  *                [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]
  *                [--no-unregister] [--threads N] [--quiet]
+ *                [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]
+ *                [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]
+ *                [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]
+ *                [--bye-after S] [--keepalive-stop-after S] [--quiet-events]
  *
  * The devices are spread over --threads threads (default: half the cores, 1 below 4 cores, at most 4), each
  * running its own libre loop: libre keeps one sorted timer list per loop and walks it on every insert, so one
@@ -24,6 +28,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "test/sim/device_media.h"
 #include "test/sim/device_sim.h"
 #include "test/sim/sim_device.h"
 
@@ -62,7 +67,12 @@ static void usage(void)
             "       [--per-message K] [--id-base ID] [--server-id ID] [--domain D] [--password P]\n"
             "       [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]\n"
             "       [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]\n"
-            "       [--no-unregister] [--threads N] [--quiet]\n");
+            "       [--no-unregister] [--threads N] [--quiet]\n"
+            "live view (see docs/GBSIM.md):\n"
+            "       [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]\n"
+            "       [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]\n"
+            "       [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]\n"
+            "       [--bye-after S] [--keepalive-stop-after S] [--quiet-events]\n");
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -99,7 +109,22 @@ static int parse_options(int argc, char **argv)
         O_NOUNREG,
         O_QUIET,
         O_THREADS,
-        O_HELP
+        O_HELP,
+        O_MVIDEO,
+        O_MAUDIO,
+        O_MPS,
+        O_MFPS,
+        O_CHMEDIA,
+        O_ASSRC,
+        O_ANOSDP,
+        O_ABARELF,
+        O_APROV,
+        O_ADELAY,
+        O_AREFUSE,
+        O_ANEVER,
+        O_BYEAFTER,
+        O_KASTOP,
+        O_QEVENTS
     };
     static const struct option longopts[] = {{"server", 1, 0, O_SERVER},
                                              {"transport", 1, 0, O_TRANSPORT},
@@ -125,6 +150,21 @@ static int parse_options(int argc, char **argv)
                                              {"quiet", 0, 0, O_QUIET},
                                              {"threads", 1, 0, O_THREADS},
                                              {"help", 0, 0, O_HELP},
+                                             {"media-video", 1, 0, O_MVIDEO},
+                                             {"media-audio", 1, 0, O_MAUDIO},
+                                             {"media-ps", 1, 0, O_MPS},
+                                             {"media-fps", 1, 0, O_MFPS},
+                                             {"channel-media", 1, 0, O_CHMEDIA},
+                                             {"answer-ssrc", 1, 0, O_ASSRC},
+                                             {"answer-no-sdp", 0, 0, O_ANOSDP},
+                                             {"answer-bare-lf", 0, 0, O_ABARELF},
+                                             {"answer-provisional", 0, 0, O_APROV},
+                                             {"answer-delay-ms", 1, 0, O_ADELAY},
+                                             {"answer-refuse", 1, 0, O_AREFUSE},
+                                             {"answer-never", 0, 0, O_ANEVER},
+                                             {"bye-after", 1, 0, O_BYEAFTER},
+                                             {"keepalive-stop-after", 1, 0, O_KASTOP},
+                                             {"quiet-events", 0, 0, O_QEVENTS},
                                              {0, 0, 0, 0}};
     struct sim_options *o = &sim_opt;
     memset(o, 0, sizeof(*o));
@@ -144,7 +184,9 @@ static int parse_options(int argc, char **argv)
     o->threads = cores < 4   ? 1
                  : cores > 8 ? 4
                              : (int)(cores / 2); /* leave cores to the platform under test */
-    bool have_server = false;
+    o->answer_ssrc = -1;
+    const char *media_video = NULL, *media_audio = NULL, *media_ps = NULL;
+    bool have_server = false, media_error = false;
     int ramp = -1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -179,9 +221,34 @@ static int parse_options(int argc, char **argv)
         case O_NOUNREG: o->no_unregister = true; break;
         case O_QUIET: o->quiet = true; break;
         case O_THREADS: o->threads = atoi(optarg); break;
+        case O_MVIDEO: media_video = optarg; break;
+        case O_MAUDIO: media_audio = optarg; break;
+        case O_MPS: media_ps = optarg; break;
+        case O_MFPS: device_media_set_fps(atof(optarg) > 0 ? atof(optarg) : 25); break;
+        case O_CHMEDIA: {
+            char *eq = strchr(optarg, '=');
+            int ch = eq ? atoi(optarg) : 0;
+            media_error |= !eq || ch < 1 || device_media_add_source(ch, eq + 1) != 0;
+            break;
+        }
+        case O_ASSRC: o->answer_ssrc = strtoll(optarg, NULL, 0); break;
+        case O_ANOSDP: o->answer_no_sdp = true; break;
+        case O_ABARELF: o->answer_bare_lf = true; break;
+        case O_APROV: o->answer_provisional = true; break;
+        case O_ADELAY: o->answer_delay_ms = atoi(optarg); break;
+        case O_AREFUSE: o->answer_refuse = atoi(optarg); break;
+        case O_ANEVER: o->answer_never = true; break;
+        case O_BYEAFTER: o->bye_after_s = atof(optarg); break;
+        case O_KASTOP: o->keepalive_stop_s = atof(optarg); break;
+        case O_QEVENTS: o->quiet_events = true; break;
         default: return -1;
         }
     }
+    if (media_error || device_media_add_default(media_video, media_audio, media_ps) != 0) return -1;
+    if (o->answer_ssrc < -1 || o->answer_ssrc > 0xffffffffLL ||
+        (o->answer_refuse && (o->answer_refuse < 300 || o->answer_refuse > 699)) || o->answer_delay_ms < 0 ||
+        o->answer_delay_ms > 120000)
+        return -1;
     if (!have_server || o->count < 1 || o->count > 20000 || o->channels < 0 || o->channels > 1000 ||
         o->keepalive_s < 1 || o->expires_s < 1 || o->retry_s < 1 || o->threads < 1 || o->threads > 64 ||
         !all_digits(o->id_base, 20))
@@ -192,12 +259,17 @@ static int parse_options(int argc, char **argv)
 static void print_summary(const struct sim_stats *st, int registered)
 {
     int failed = sim_opt.count - registered;
+    struct device_media_totals mt;
+    device_media_get_totals(&mt);
     printf("{\"mode\":\"device\",\"devices\":%d,\"registered\":%d,\"failed\":%d,\"registers_ok\":%llu,"
            "\"challenges\":%llu,\"auth_rejected\":%llu,\"register_errors\":%llu,\"unregistered\":%llu,"
            "\"keepalives_ok\":%llu,\"keepalives_refused\":%llu,\"keepalives_failed\":%llu,"
            "\"queries\":{\"DeviceInfo\":%llu,\"DeviceStatus\":%llu,\"Catalog\":%llu,\"other\":%llu},"
            "\"catalog_messages\":%llu,\"catalog_devices\":%d,\"responses_failed\":%llu,"
-           "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu}\n",
+           "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu,"
+           "\"invites\":%llu,\"invites_refused\":%llu,\"acks\":%llu,\"byes_received\":%llu,\"byes_sent\":%llu,"
+           "\"cancels\":%llu,\"media\":{\"sessions\":%llu,\"packets\":%llu,\"frames\":%llu,"
+           "\"send_errors\":%llu}}\n",
            sim_opt.count, registered, failed, (unsigned long long)st->registers_ok,
            (unsigned long long)st->challenges, (unsigned long long)st->auth_rejected,
            (unsigned long long)st->register_errors, (unsigned long long)st->unregisters,
@@ -206,7 +278,11 @@ static void print_summary(const struct sim_stats *st, int registered)
            (unsigned long long)st->q_device_status, (unsigned long long)st->q_catalog,
            (unsigned long long)st->q_other, (unsigned long long)st->catalog_messages, st->catalog_devices,
            (unsigned long long)st->responses_failed, (unsigned long long)st->all_registered_ms,
-           (unsigned long long)st->all_catalogs_ms);
+           (unsigned long long)st->all_catalogs_ms, (unsigned long long)st->invites,
+           (unsigned long long)st->invites_refused, (unsigned long long)st->acks,
+           (unsigned long long)st->byes_received, (unsigned long long)st->byes_sent,
+           (unsigned long long)st->cancels, (unsigned long long)mt.sessions, (unsigned long long)mt.packets,
+           (unsigned long long)mt.frames, (unsigned long long)mt.send_errors);
     fflush(stdout);
 }
 
@@ -323,6 +399,12 @@ static void add_stats(struct sim_stats *sum, const struct sim_stats *s)
     sum->q_other += s->q_other;
     sum->catalog_messages += s->catalog_messages;
     sum->responses_failed += s->responses_failed;
+    sum->invites += s->invites;
+    sum->invites_refused += s->invites_refused;
+    sum->acks += s->acks;
+    sum->byes_received += s->byes_received;
+    sum->byes_sent += s->byes_sent;
+    sum->cancels += s->cancels;
 }
 
 int sim_device_main(int argc, char **argv)
@@ -337,12 +419,17 @@ int sim_device_main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (device_media_prepare() != 0) {
+        device_media_cleanup();
+        return 1;
+    }
     if (libre_init()) return 1;
     fd_setsize(65536);
     nshards = sim_opt.threads < sim_opt.count ? sim_opt.threads : sim_opt.count;
     shards = calloc((size_t)nshards, sizeof(*shards));
     if (!shards) return 1;
     sim_stats_start_ms = tmr_jiffies();
+    sim_opt.start_ms = sim_stats_start_ms;
     int first = 0, started = 0;
     for (int i = 0; i < nshards; i++) {
         shards[i].first = first;
@@ -372,6 +459,7 @@ int sim_device_main(int argc, char **argv)
     print_summary(&sum, registered);
     free(shards);
     shards = NULL;
+    device_media_cleanup();
     libre_close();
     return rc || registered < sim_opt.count ? 1 : 0;
 }

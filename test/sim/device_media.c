@@ -62,8 +62,8 @@ struct device_media {
     struct sim_out_packet *out;
     uint8_t *scratch;
     struct device_media_totals counts;
-    bool dead_reported;
-    char label[96];
+    bool started, dead_reported;
+    char label[200];
 };
 
 /* ---- sources ---- */
@@ -343,10 +343,22 @@ int device_media_start(struct device_media **out, int channel, enum device_media
     pthread_mutex_lock(&totals_lock);
     totals.sessions++;
     pthread_mutex_unlock(&totals_lock);
-    m->start_ns = mono_ns();
-    tmr_start(&m->tmr, 0, tick, m);
     *out = m;
     return 0;
+}
+
+void device_media_go(struct device_media *m)
+{
+    if (m->started) return;
+    m->started = true;
+    m->start_ns = mono_ns();
+    tmr_start(&m->tmr, 0, tick, m);
+}
+
+void device_media_counts(const struct device_media *m, struct device_media_totals *out)
+{
+    *out = m->counts;
+    out->sessions = 1;
 }
 
 void device_media_stop(struct device_media *m)

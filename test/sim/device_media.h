@@ -34,13 +34,16 @@ void device_media_cleanup(void);
 
 struct device_media;
 
-/* Starts sending channel's clip (looped until stopped) with RTP SSRC `ssrc`, on the calling thread's libre
- * loop. UDP and TCP_CONNECT send to ip:port from local_ip; TCP_LISTEN listens on local_ip (port chosen by
- * the kernel, returned in *local_port, to put in the answer) and starts when the platform connects. For UDP
- * *local_port is the sending socket's port. Returns 0 or -errno (message printed). */
+/* Prepares sending channel's clip (looped until stopped) with RTP SSRC `ssrc`, on the calling thread's libre
+ * loop: UDP and TCP_CONNECT (connected now) send to ip:port from local_ip; TCP_LISTEN listens on local_ip
+ * (port chosen by the kernel) and sends once the platform connected. *local_port is the port to put in the
+ * answer (the UDP socket's, the TCP connection's or the listening one). Returns 0 or -errno (message
+ * printed). Nothing is sent before device_media_go(). */
 int device_media_start(struct device_media **out, int channel, enum device_media_transport t,
                        const char *local_ip, const char *ip, int port, uint32_t ssrc, int *local_port,
                        const char *label);
+/* Starts sending (the ACK came). */
+void device_media_go(struct device_media *m);
 /* Stops and frees; adds its counters to the totals. NULL is fine. */
 void device_media_stop(struct device_media *m);
 
@@ -48,6 +51,8 @@ void device_media_stop(struct device_media *m);
 struct device_media_totals {
     uint64_t sessions, packets, bytes, frames, send_errors;
 };
+/* This session's counters so far. */
+void device_media_counts(const struct device_media *m, struct device_media_totals *out);
 void device_media_get_totals(struct device_media_totals *out);
 
 #endif

@@ -4,6 +4,8 @@
  * DeviceInfo, DeviceStatus and Catalog (split over several MESSAGEs, GB2312 Chinese names).
  *
  * device_main.c: options, lifecycle, JSON summary. device_agent.c: one device's SIP behaviour.
+ * device_invite.c: answering INVITE (live view) with the quirks of real devices; device_media.c: the media
+ * each channel then sends (the `gbsim send` clip and socket machinery, in-process).
  */
 #ifndef GB_TEST_SIM_DEVICE_SIM_H
 #define GB_TEST_SIM_DEVICE_SIM_H
@@ -25,12 +27,21 @@ struct sim_options {
     char local_ip[64];
     int keepalive_s, expires_s, retry_s, duration_s, threads;
     bool realm_quirk, auth_first, utf8_under_gb2312, no_xml_decl, no_qop, no_unregister, quiet;
+    /* live view (device_invite.c, device_media.c) */
+    int64_t answer_ssrc; /* -1: echo the offer's y=; else answer and send with this SSRC */
+    bool answer_no_sdp, answer_bare_lf, answer_provisional, answer_never, quiet_events;
+    int answer_refuse;      /* 0, or the status every INVITE is refused with (486...) */
+    int answer_delay_ms;    /* before the final answer */
+    double bye_after_s;     /* > 0: the device sends BYE this long after the ACK */
+    double keepalive_stop_s; /* > 0: keepalives stop this long after start (the platform sees it go offline) */
+    uint64_t start_ms;      /* tmr_jiffies() at start */
 };
 
 struct sim_stats {
     uint64_t registers_ok, auth_rejected, challenges, register_errors, unregisters;
     uint64_t keepalives_ok, keepalives_refused, keepalives_failed;
     uint64_t q_device_info, q_device_status, q_catalog, q_other, catalog_messages, responses_failed;
+    uint64_t invites, invites_refused, acks, byes_received, byes_sent, cancels;
     int catalog_devices; /* devices that sent their whole catalog at least once */
     uint64_t all_registered_ms, all_catalogs_ms;
 };
@@ -49,6 +60,18 @@ void sim_device_tick(struct sim_device *dev, uint64_t now);
 void sim_device_unregister(struct sim_device *dev);
 bool sim_device_registered_once(const struct sim_device *dev);
 void sim_device_destroy(struct sim_device *dev);
+
+/* What device_invite.c needs of a device (device_agent.c). */
+struct sip *sim_device_sip(struct sim_device *dev);
+const char *sim_device_id(const struct sim_device *dev);
+/* 1-based number of one of the device's channel IDs (the device's own ID is channel 1), 0 when not its. */
+int sim_device_channel_of(const struct sim_device *dev, const struct pl *id);
+struct list *sim_device_calls(struct sim_device *dev);
+
+/* INVITE sessions (device_invite.c): INVITE, ACK, BYE, CANCEL and in-dialog requests; false when msg is none
+ * of those. sim_calls_close ends every session of the device silently (at exit). */
+bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg);
+void sim_calls_close(struct sim_device *dev);
 
 /* Called by agents when a milestone is reached (the main file measures times). */
 void sim_note_registered(void);

@@ -53,7 +53,8 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static size_t put_command(uint8_t *out, size_t cap, uint32_t csid, uint32_t msid, const uint8_t *body, int len)
+static size_t put_command(uint8_t *out, size_t cap, uint32_t csid, uint32_t msid, const uint8_t *body,
+                          int len)
 {
     int n = rtmp_chunk_write_message(out, cap, RTMP_DEFAULT_CHUNK_SIZE, csid, 0, RTMP_MSG_COMMAND_AMF0, msid,
                                      body, (uint32_t)len);
@@ -102,9 +103,17 @@ static size_t build_requests(struct player *p, const char *host, int port, const
 
 static void dump_tag(FILE *f, const struct rtmp_message *m)
 {
-    uint8_t h[11] = {m->type, (uint8_t)(m->len >> 16), (uint8_t)(m->len >> 8), (uint8_t)m->len,
-                     (uint8_t)(m->timestamp >> 16), (uint8_t)(m->timestamp >> 8), (uint8_t)m->timestamp,
-                     (uint8_t)(m->timestamp >> 24), 0, 0, 0};
+    uint8_t h[11] = {m->type,
+                     (uint8_t)(m->len >> 16),
+                     (uint8_t)(m->len >> 8),
+                     (uint8_t)m->len,
+                     (uint8_t)(m->timestamp >> 16),
+                     (uint8_t)(m->timestamp >> 8),
+                     (uint8_t)m->timestamp,
+                     (uint8_t)(m->timestamp >> 24),
+                     0,
+                     0,
+                     0};
     uint32_t prev = m->len + 11;
     uint8_t ps[4] = {(uint8_t)(prev >> 24), (uint8_t)(prev >> 16), (uint8_t)(prev >> 8), (uint8_t)prev};
     fwrite(h, 1, 11, f);
@@ -118,8 +127,8 @@ static int on_message(void *arg, const struct rtmp_message *m)
     if (m->type == RTMP_MSG_COMMAND_AMF0) {
         struct rtmp_command c;
         struct amf0_value v;
-        if (rtmp_command_decode(m->data, m->len, false, &c) == 0 && !strcmp(c.name, "onStatus") && c.nargs > 0 &&
-            amf0_object_get(&c.args[0], "code", &v) == 0) {
+        if (rtmp_command_decode(m->data, m->len, false, &c) == 0 && !strcmp(c.name, "onStatus") &&
+            c.nargs > 0 && amf0_object_get(&c.args[0], "code", &v) == 0) {
             if (amf0_string_eq(&v, "NetStream.Play.Start")) p->playing = true;
             if (amf0_string_eq(&v, "NetStream.Play.StreamNotFound")) p->failed = true;
         }
@@ -161,10 +170,10 @@ int main(int argc, char **argv)
     int port = 1935, first = 0, count = 1, nparse = 10;
     double seconds = 10, warmup = 2;
     bool digest = false;
-    static const struct option opts[] = {
-        {"host", 1, 0, 'h'},   {"port", 1, 0, 'p'},    {"prefix", 1, 0, 'x'}, {"stream", 1, 0, 'n'},
-        {"first", 1, 0, 'f'},  {"count", 1, 0, 'c'},   {"seconds", 1, 0, 's'}, {"warmup", 1, 0, 'w'},
-        {"parse", 1, 0, 'P'},  {"dump", 1, 0, 'd'},    {"digest", 0, 0, 'D'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"host", 1, 0, 'h'},    {"port", 1, 0, 'p'},   {"prefix", 1, 0, 'x'},
+                                         {"stream", 1, 0, 'n'},  {"first", 1, 0, 'f'},  {"count", 1, 0, 'c'},
+                                         {"seconds", 1, 0, 's'}, {"warmup", 1, 0, 'w'}, {"parse", 1, 0, 'P'},
+                                         {"dump", 1, 0, 'd'},    {"digest", 0, 0, 'D'}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -243,7 +252,8 @@ int main(int argc, char **argv)
             p->bytes += (uint64_t)r;
             size_t pos = 0;
             if (!p->handshake_done) {
-                size_t take = sizeof p->s012 - p->s012_have < (size_t)r ? sizeof p->s012 - p->s012_have : (size_t)r;
+                size_t take =
+                    sizeof p->s012 - p->s012_have < (size_t)r ? sizeof p->s012 - p->s012_have : (size_t)r;
                 memcpy(p->s012 + p->s012_have, buf, take);
                 p->s012_have += take;
                 pos = take;
@@ -254,8 +264,10 @@ int main(int argc, char **argv)
                     p->failed = true;
                 }
                 char name[128];
-                if (stream) snprintf(name, sizeof name, "%s", stream);
-                else snprintf(name, sizeof name, "%s%d", prefix, p->index);
+                if (stream)
+                    snprintf(name, sizeof name, "%s", stream);
+                else
+                    snprintf(name, sizeof name, "%s%d", prefix, p->index);
                 size_t len = build_requests(p, host, port, name, req, sizeof req);
                 if (write(p->fd, req, len) != (ssize_t)len) p->failed = true;
             }

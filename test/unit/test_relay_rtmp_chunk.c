@@ -348,7 +348,8 @@ START_TEST(test_writer_exact_headers)
     static const uint8_t want0[] = {0x03, 0, 0, 0x10, 0, 0, 5, 20, 1, 0, 0, 0};
     ck_assert_uint_eq(rtmp_chunk_header0(h, 3, 0x10, 5, 20, 1), sizeof want0);
     ck_assert_mem_eq(h, want0, sizeof want0);
-    static const uint8_t want_ext[] = {0x06, 0xff, 0xff, 0xff, 0, 1, 0, 9, 1, 0, 0, 0, 0x01, 0x02, 0x03, 0x04};
+    static const uint8_t want_ext[] = {0x06, 0xff, 0xff, 0xff, 0,    1,    0,    9,
+                                       1,    0,    0,    0,    0x01, 0x02, 0x03, 0x04};
     ck_assert_uint_eq(rtmp_chunk_header0(h, 6, 0x01020304, 256, 9, 1), sizeof want_ext);
     ck_assert_mem_eq(h, want_ext, sizeof want_ext);
     ck_assert_uint_eq(rtmp_chunk_header0(h, 100, 0, 0, 8, 0), 13);

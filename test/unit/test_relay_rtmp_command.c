@@ -45,8 +45,10 @@ START_TEST(test_decode_connect)
     /* every truncation of the body is rejected (the object is read whole), never read past */
     for (size_t cut = 0; cut < n; cut++) {
         int rc = rtmp_command_decode(buf, cut, false, &c);
-        if (cut >= 19) ck_assert_int_eq(rc, cut == 19 ? 0 : -EBADMSG); /* name + txn alone is a command */
-        else ck_assert_int_eq(rc, cut == 10 ? 0 : -EBADMSG);            /* a bare name too */
+        if (cut >= 19)
+            ck_assert_int_eq(rc, cut == 19 ? 0 : -EBADMSG); /* name + txn alone is a command */
+        else
+            ck_assert_int_eq(rc, cut == 10 ? 0 : -EBADMSG); /* a bare name too */
     }
 }
 END_TEST
@@ -113,7 +115,8 @@ START_TEST(test_stream_names)
         {"live", "live/cam1", "cam1", 0},
         {"live", "cam1.flv", "cam1", 0},
         {"live", "flv:cam1", "cam1", 0},
-        {"live/34020000001320000001_34020000001310000001", "", "34020000001320000001_34020000001310000001", 0},
+        {"live/34020000001320000001_34020000001310000001", "", "34020000001320000001_34020000001310000001",
+         0},
         {"live/x", "cam2", "cam2", 0},
         {"live", "a.b-c_d", "a.b-c_d", 0},
         {"vod", "cam1", NULL, -ENOENT},
@@ -183,8 +186,8 @@ START_TEST(test_replies)
     ck_assert_str_eq(s, "NetStream.Publish.Denied");
 
     n = rtmp_data_sample_access(buf, sizeof buf);
-    static const uint8_t want[] = {0x02, 0, 17, '|', 'R', 't', 'm', 'p', 'S', 'a', 'm', 'p', 'l', 'e', 'A',
-                                   'c',  'c', 'e', 's', 's', 0x01, 0x01, 0x01, 0x01};
+    static const uint8_t want[] = {0x02, 0,   17,  '|', 'R', 't', 'm', 'p', 'S',  'a',  'm',  'p',
+                                   'l',  'e', 'A', 'c', 'c', 'e', 's', 's', 0x01, 0x01, 0x01, 0x01};
     ck_assert_int_eq(n, sizeof want);
     ck_assert_mem_eq(buf, want, sizeof want);
     /* too small a buffer is reported, not overrun */

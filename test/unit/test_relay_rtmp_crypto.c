@@ -27,8 +27,9 @@ START_TEST(test_sha256_vectors)
     check_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     const char *m2 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     check_sha(m2, strlen(m2), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    const char *m3 = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
-                     "mnopqrstnopqrstu";
+    const char *m3 =
+        "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+        "mnopqrstnopqrstu";
     check_sha(m3, strlen(m3), "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
 }
 END_TEST
@@ -97,8 +98,9 @@ START_TEST(test_hmac_rfc4231)
     check_hmac(key, 131, (const uint8_t *)m6, strlen(m6),
                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", 32);
     /* case 7 */
-    const char *m7 = "This is a test using a larger than block-size key and a larger than block-size data. The key "
-                     "needs to be hashed before being used by the HMAC algorithm.";
+    const char *m7 =
+        "This is a test using a larger than block-size key and a larger than block-size data. The key "
+        "needs to be hashed before being used by the HMAC algorithm.";
     check_hmac(key, 131, (const uint8_t *)m7, strlen(m7),
                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2", 32);
 }

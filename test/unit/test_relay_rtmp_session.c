@@ -106,7 +106,8 @@ static void put_command(uint32_t csid, uint32_t msid, const char *name, double t
     }
     int n = amf0_writer_finish(&w);
     ck_assert_int_gt(n, 0);
-    int m = rtmp_chunk_write_message(in + in_len, sizeof in - in_len, 128, csid, 0, 20, msid, body, (uint32_t)n);
+    int m =
+        rtmp_chunk_write_message(in + in_len, sizeof in - in_len, 128, csid, 0, 20, msid, body, (uint32_t)n);
     ck_assert_int_gt(m, 0);
     in_len += (size_t)m;
 }
@@ -342,7 +343,8 @@ START_TEST(test_refusals)
     /* media from a player */
     start(false);
     put_command(3, 0, "connect", 1, "live", -1);
-    int m = rtmp_chunk_write_message(in + in_len, sizeof in - in_len, 128, 6, 0, 9, 1, (const uint8_t *)"\x17\x01", 2);
+    int m = rtmp_chunk_write_message(in + in_len, sizeof in - in_len, 128, 6, 0, 9, 1,
+                                     (const uint8_t *)"\x17\x01", 2);
     in_len += (size_t)m;
     ck_assert_int_eq(run_until_fault(), -1);
     ck_assert_int_eq(S->fault, RTMP_FAULT_COMMAND);

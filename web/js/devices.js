@@ -100,7 +100,8 @@ export class DeviceList {
     this.countEl.textContent = this.loaded ? t('devices.count', { online, total: this.devices.length }) : '';
     const rows = [];
     if (this.loadError) {
-      rows.push(h('div', { class: 'list-note error' }, t('devices.loadFailed', { msg: describeError(this.loadError) })));
+      const msg = describeError(this.loadError);
+      rows.push(h('div', { class: 'list-note error' }, t('devices.loadFailed', { msg })));
     }
     if (this.loaded && this.devices.length === 0) rows.push(h('div', { class: 'list-note' }, t('devices.empty')));
     let shown = 0;
@@ -116,7 +117,21 @@ export class DeviceList {
     if (this.query && shown === 0 && this.devices.length) {
       rows.push(h('div', { class: 'list-note' }, t('devices.noMatch', { q: this.query })));
     }
+    const focusKey = this._focusKey(document.activeElement);
     this.container.replaceChildren(...rows);
+    if (focusKey) {
+      const again = [...this.container.querySelectorAll('[tabindex], button')]
+        .find((el) => this._focusKey(el) === focusKey);
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  /** Identifies a focused row or button across re-renders, so keyboard users keep their place on a poll. */
+  _focusKey(el) {
+    if (!el || !this.container.contains(el)) return null;
+    const row = el.closest('[data-device-id]');
+    if (!row) return null;
+    return `${row.dataset.deviceId}|${el.dataset.channelId || ''}|${el.dataset.action || ''}`;
   }
 
   /** The device's element, or null when a search hides it. */
@@ -133,6 +148,7 @@ export class DeviceList {
       ? t('devices.keepalive', { ago: ago(secondsSince(device.keepalive_at)) })
       : t('devices.noKeepalive');
     const model = [device.manufacturer, device.model].filter(Boolean).join(' ');
+    const onlineText = t(device.online ? 'devices.online' : 'devices.offline');
     const tooltip = [
       `${device.name || ''} ${device.id}`,
       device.device_name && device.device_name !== device.name ? device.device_name : null,
@@ -145,11 +161,11 @@ export class DeviceList {
     const head = h('div', { class: 'device-row', role: 'treeitem', 'aria-expanded': String(open), title: tooltip,
       onclick: () => this._toggleDevice(device.id) },
     icon('chevron', 'chevron' + (open ? ' open' : '')),
-    h('span', { class: 'dot ' + (device.online ? 'on' : 'off'), title: t(device.online ? 'devices.online' : 'devices.offline') }),
+    h('span', { class: 'dot ' + (device.online ? 'on' : 'off'), title: onlineText }),
     h('div', { class: 'device-main' },
       h('div', { class: 'device-name' },
         h('span', { class: 'name' }, device.name || device.device_name || device.id),
-        h('span', { class: 'tag' + (device.online ? ' tag-on' : '') }, t(device.online ? 'devices.online' : 'devices.offline')),
+        h('span', { class: 'tag' + (device.online ? ' tag-on' : '') }, onlineText),
         h('span', { class: 'muted small' }, t('devices.channels', { n: device.channel_count || 0 }))),
       h('div', { class: 'device-id mono' }, device.id),
       h('div', { class: 'device-meta' },
@@ -157,12 +173,11 @@ export class DeviceList {
         device.address ? h('span', { class: 'mono' }, device.address) : null,
         h('span', {}, device.catalog_in_progress ? t('devices.catalogRunning') : keepalive))),
     h('div', { class: 'device-actions' },
-      h('button', { class: 'icon-btn', type: 'button', title: t('devices.refreshCatalog'), dataset: { action: 'catalog' },
-        onclick: (e) => { e.stopPropagation(); this._refreshCatalog(device); } }, icon('refresh')),
-      h('button', { class: 'icon-btn danger', type: 'button', title: t('devices.delete'), dataset: { action: 'delete' },
-        onclick: (e) => { e.stopPropagation(); this._delete(device); } }, icon('trash'))));
+      actionButton('catalog', 'icon-btn', t('devices.refreshCatalog'), () => this._refreshCatalog(device), 'refresh'),
+      actionButton('delete', 'icon-btn danger', t('devices.delete'), () => this._delete(device), 'trash')));
 
-    const box = h('div', { class: 'device' + (device.online ? '' : ' offline'), dataset: { deviceId: device.id } }, head);
+    const box = h('div', { class: 'device' + (device.online ? '' : ' offline'), dataset: { deviceId: device.id } },
+      head);
     if (open) box.append(this._channelsView(device, entry, keep));
     return box;
   }
@@ -209,7 +224,12 @@ export class DeviceList {
     const play = () => this.onPlay({ deviceId: device.id, channelId: c.id, name: `${name}` });
     if (playable) {
       row.addEventListener('click', play);
-      row.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); play(); } });
+      row.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          play();
+        }
+      });
     } else if (hasChildren) {
       row.addEventListener('click', () => this._toggleGroup(groupKey));
     }
@@ -233,7 +253,8 @@ export class DeviceList {
     const name = device.name || device.id;
     try {
       const reply = await gateway.refreshCatalog(device.id);
-      toast(t(reply && reply.status === 'in_progress' ? 'devices.catalogInProgress' : 'devices.catalogQueried', { name }));
+      const key = reply && reply.status === 'in_progress' ? 'devices.catalogInProgress' : 'devices.catalogQueried';
+      toast(t(key, { name }));
       setTimeout(() => this.refresh(), 1500);
     } catch (error) {
       toast(`${name}: ${describeError(error)}`, 'error');
@@ -253,4 +274,10 @@ export class DeviceList {
     }
     this.refresh();
   }
+}
+
+/** A device button; its click must not also fold or unfold the device row it sits in. */
+function actionButton(action, cls, title, onClick, iconName) {
+  return h('button', { class: cls, type: 'button', title, dataset: { action },
+    onclick: (e) => { e.stopPropagation(); onClick(); } }, icon(iconName));
 }

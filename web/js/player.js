@@ -41,11 +41,12 @@ export class PlayerWindow {
   _build(onSelect) {
     this.titleEl = h('span', { class: 'win-title' });
     this.badgeEl = h('span', { class: 'win-badge' });
-    this.muteButton = h('button', { class: 'icon-btn', type: 'button', onclick: (e) => { e.stopPropagation(); this.toggleMute(); } });
-    this.fullButton = h('button', { class: 'icon-btn', type: 'button', onclick: (e) => { e.stopPropagation(); this.fullscreen(); } },
-      icon('expand'));
-    this.closeButton = h('button', { class: 'icon-btn win-close', type: 'button', onclick: (e) => { e.stopPropagation(); this.close(); } },
-      icon('close'));
+    // Buttons inside a window must not also select it (the window's own click handler).
+    const button = (cls, action, ...children) => h('button', { class: cls, type: 'button',
+      onclick: (e) => { e.stopPropagation(); action(); } }, ...children);
+    this.muteButton = button('icon-btn', () => this.toggleMute());
+    this.fullButton = button('icon-btn', () => this.fullscreen(), icon('expand'));
+    this.closeButton = button('icon-btn win-close', () => this.close(), icon('close'));
     this.video = h('video', { muted: true, playsinline: true, autoplay: true });
     this.video.muted = true;
     this.video.addEventListener('playing', () => {
@@ -53,9 +54,10 @@ export class PlayerWindow {
     });
     this.messageText = h('p', { class: 'win-msg' });
     this.messageHint = h('p', { class: 'win-hint' });
-    this.retryButton = h('button', { class: 'btn', type: 'button', onclick: (e) => { e.stopPropagation(); this.retry(); } });
+    this.retryButton = button('btn', () => this.retry());
     this.spinner = h('div', { class: 'spinner', 'aria-hidden': 'true' });
-    this.overlay = h('div', { class: 'win-overlay' }, this.spinner, this.messageText, this.messageHint, this.retryButton);
+    this.overlay = h('div', { class: 'win-overlay' },
+      this.spinner, this.messageText, this.messageHint, this.retryButton);
     this.emptyText = h('div', { class: 'win-empty' });
     this.statsEl = h('div', { class: 'win-stats' });
     this.el = h('div', { class: 'win', dataset: { index: String(this.index), state: 'empty' }, tabindex: '0',
@@ -135,7 +137,9 @@ export class PlayerWindow {
     this.streamId = null;
     this.message = null;
     this.lastStats = null;
-    for (const key of ['stream', 'message', 'errorCode', 'videoCodec', 'audioCodec', 'hasAudio']) delete this.el.dataset[key];
+    for (const key of ['stream', 'message', 'errorCode', 'videoCodec', 'audioCodec', 'hasAudio']) {
+      delete this.el.dataset[key];
+    }
     this._setState(source ? 'starting' : 'empty', source ? t('live.connecting') : null);
     this._render();
     return this.generation;
@@ -354,9 +358,11 @@ export class PlayerWindow {
     if (s.audio) parts.push(h('span', { class: 'stat stat-audio' }, codecName(s.audio.codec)));
     parts.push(h('span', { class: 'stat stat-bitrate' }, formatBitrate(s.bitrate_kbps || 0)));
     const loss = lossPercent(s);
-    parts.push(h('span', { class: 'stat stat-loss' + (loss >= 1 ? ' warn' : '') }, t('live.loss', { p: loss.toFixed(1) })));
+    parts.push(h('span', { class: 'stat stat-loss' + (loss >= 1 ? ' warn' : '') },
+      t('live.loss', { p: loss.toFixed(1) })));
     const viewers = s.viewers || 0;
-    parts.push(h('span', { class: 'stat stat-viewers' }, viewers === 1 ? t('live.viewer') : t('live.viewers', { n: viewers })));
+    parts.push(h('span', { class: 'stat stat-viewers' },
+      viewers === 1 ? t('live.viewer') : t('live.viewers', { n: viewers })));
     if (s.error) parts.push(h('span', { class: 'stat warn', title: s.error }, t('play.streamError', { msg: s.error })));
     this.statsEl.replaceChildren(...parts);
   }

@@ -6,7 +6,9 @@
 import { gateway } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { describeError, t } from './i18n.js';
-import { codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, setChildren, toast } from './util.js';
+import {
+  codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, setChildren, toast,
+} from './util.js';
 
 const POLL_MS = 2000;
 
@@ -101,13 +103,15 @@ export class StreamsPage {
   _fillRow(row, s) {
     const { cells } = row;
     const sourceLabel = s.source === 'api' ? t('streams.source.api') : s.source ? t('streams.source.gb') : '';
+    const where = `${s.transport || ''}${s.port ? ' :' + s.port : ''}${s.shared_port ? ' (shared)' : ''}`;
     setChildren(cells.stream,
       h('div', { class: 'stream-id mono' }, s.id),
       h('div', { class: 'small' },
         sourceLabel ? h('span', { class: 'tag', title: s.source }, sourceLabel) : null,
-        h('span', { class: 'muted' }, ` ${s.transport || ''}${s.port ? ' :' + s.port : ''}${s.shared_port ? ' (shared)' : ''}`)),
+        h('span', { class: 'muted' }, ` ${where}`)),
       s.remote ? h('div', { class: 'small muted mono' }, t('streams.from', { addr: s.remote })) : null,
-      s.started_at ? h('div', { class: 'small muted' }, t('streams.started', { time: formatTime(s.started_at) })) : null);
+      s.started_at ? h('div', { class: 'small muted' }, t('streams.started', { time: formatTime(s.started_at) }))
+        : null);
 
     const media = [];
     if (s.video) {
