@@ -58,7 +58,7 @@ esac
 command -v curl >/dev/null 2>&1 || fail "curl is missing (scripts/install-deps.sh installs it)"
 
 cleanup() {
-    engine rm -f "$NAME" >/dev/null 2>&1 || true
+    engine rm -f -v "$NAME" >/dev/null 2>&1 || true # -v: the anonymous /var/lib/gbgate volume too
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -89,6 +89,16 @@ else
         tail -n 30 "$WORK/build.log" | sed 's/^/  | /'
         fail "image build (or gbgate --version in it) failed or timed out after $(($(now) - t0))s"
     }
+fi
+if [ "$ENGINE" = podman ]; then
+    # Keep the podman storage bounded across CI runs: tag the build stage (all cached, a few seconds) so that
+    # pruning untagged images drops the chains of earlier builds but keeps the cache of this one.
+    if podman_engine build --pull=never --network host --target build -t gbgate-build-cache:latest "$ROOT" \
+        >"$WORK/build-cache.log" 2>&1; then
+        podman_engine image prune -f >/dev/null 2>&1 || say "warning: pruning old images failed"
+    else
+        say "warning: could not tag the build stage; old images are not pruned"
+    fi
 fi
 size=$(engine image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)
 say "built in $(($(now) - t0))s, image size $size"

@@ -91,7 +91,7 @@ def start(*args):
 
 # Live view needs the play API and gbsim devices that answer INVITE with media. Until both exist the playback
 # assertions run on API receivers and a GB channel click is only checked for a clear message (PENDING).
-play_api = (gw.api("POST", "/api/v1/devices/0/channels/0/play")[1] or {}).get("code") in ("device_not_found",
+play_api = (gw.api("POST", f"/api/v1/devices/{'0' * 20}/channels/{'0' * 20}/play")[1] or {}).get("code") in ("device_not_found",
                                                                                       "channel_not_found")
 live_view = play_api and device_media_options()
 # Channel N of every simulated device sends the same clip: 1 H.264, 2 H.264 + G.711A, 3 H.265.

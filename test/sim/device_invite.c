@@ -10,6 +10,7 @@
  *   --answer-refuse CODE   refuse every INVITE with CODE (486 Busy Here, 488...)
  *   --answer-never         never answer (no 100 either)
  *   --bye-after S          end each session with the device's own BYE S seconds after the ACK
+ *   --media-stop-after S   stop sending S seconds after the ACK but keep the dialog (the RTP timeout case)
  * Offer -> media: UDP to c=:m=; TCP/RTP/AVP with a=setup:passive (the platform listens): connect to c=:m=;
  * a=setup:active (the platform connects): listen on a port of our own, answered in m= with a=setup:passive.
  * The SSRC is the offer's y= unless --answer-ssrc. Sending starts at the ACK and stops at BYE or CANCEL.
@@ -41,7 +42,7 @@ struct sim_call {
     char sdp[1024];
     size_t sdp_len;
     struct device_media *media;
-    struct tmr answer_tmr, bye_tmr;
+    struct tmr answer_tmr, bye_tmr, stop_tmr;
 };
 
 static const char *const transport_names[] = {"udp", "tcp-passive", "tcp-active"}; /* the platform's view */
@@ -66,6 +67,7 @@ static void call_free(struct sim_call *c)
 {
     tmr_cancel(&c->answer_tmr);
     tmr_cancel(&c->bye_tmr);
+    tmr_cancel(&c->stop_tmr);
     device_media_stop(c->media);
     c->invite = mem_deref(c->invite);
     list_unlink(&c->le);
@@ -171,6 +173,7 @@ static void handle_invite(struct sim_device *dev, const struct sip_msg *msg)
     c->invite = mem_ref((struct sip_msg *)msg);
     tmr_init(&c->answer_tmr);
     tmr_init(&c->bye_tmr);
+    tmr_init(&c->stop_tmr);
     list_append(sim_device_calls(dev), &c->le, c);
     if (sim_opt.answer_never) {
         event(c, "invite", "ignored=never-answer");
@@ -240,6 +243,18 @@ static void device_bye(void *arg)
     call_free(c);
 }
 
+static void media_stop(void *arg)
+{
+    struct sim_call *c = arg;
+    char extra[64];
+    struct device_media_totals t = {0};
+    if (c->media) device_media_counts(c->media, &t);
+    snprintf(extra, sizeof(extra), "packets=%llu", (unsigned long long)t.packets);
+    device_media_stop(c->media);
+    c->media = NULL;
+    event(c, "media-stopped", extra);
+}
+
 /* ---- dispatch ---- */
 
 bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg)
@@ -260,6 +275,8 @@ bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg)
             if (c->media) device_media_go(c->media);
             if (sim_opt.bye_after_s > 0)
                 tmr_start(&c->bye_tmr, (uint64_t)(sim_opt.bye_after_s * 1000), device_bye, c);
+            if (sim_opt.media_stop_s > 0)
+                tmr_start(&c->stop_tmr, (uint64_t)(sim_opt.media_stop_s * 1000), media_stop, c);
         }
         return true;
     }

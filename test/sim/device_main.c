@@ -9,7 +9,7 @@
  *                [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]
  *                [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]
  *                [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]
- *                [--bye-after S] [--keepalive-stop-after S] [--quiet-events]
+ *                [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]
  *
  * The devices are spread over --threads threads (default: half the cores, 1 below 4 cores, at most 4), each
  * running its own libre loop: libre keeps one sorted timer list per loop and walks it on every insert, so one
@@ -72,7 +72,7 @@ static void usage(void)
             "       [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]\n"
             "       [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]\n"
             "       [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]\n"
-            "       [--bye-after S] [--keepalive-stop-after S] [--quiet-events]\n");
+            "       [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]\n");
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -124,6 +124,7 @@ static int parse_options(int argc, char **argv)
         O_ANEVER,
         O_BYEAFTER,
         O_KASTOP,
+        O_MSTOP,
         O_QEVENTS
     };
     static const struct option longopts[] = {{"server", 1, 0, O_SERVER},
@@ -164,6 +165,7 @@ static int parse_options(int argc, char **argv)
                                              {"answer-never", 0, 0, O_ANEVER},
                                              {"bye-after", 1, 0, O_BYEAFTER},
                                              {"keepalive-stop-after", 1, 0, O_KASTOP},
+                                             {"media-stop-after", 1, 0, O_MSTOP},
                                              {"quiet-events", 0, 0, O_QEVENTS},
                                              {0, 0, 0, 0}};
     struct sim_options *o = &sim_opt;
@@ -240,6 +242,7 @@ static int parse_options(int argc, char **argv)
         case O_ANEVER: o->answer_never = true; break;
         case O_BYEAFTER: o->bye_after_s = atof(optarg); break;
         case O_KASTOP: o->keepalive_stop_s = atof(optarg); break;
+        case O_MSTOP: o->media_stop_s = atof(optarg); break;
         case O_QEVENTS: o->quiet_events = true; break;
         default: return -1;
         }

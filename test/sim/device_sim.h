@@ -34,6 +34,7 @@ struct sim_options {
     int answer_delay_ms;    /* before the final answer */
     double bye_after_s;     /* > 0: the device sends BYE this long after the ACK */
     double keepalive_stop_s; /* > 0: keepalives stop this long after start (the platform sees it go offline) */
+    double media_stop_s;     /* > 0: media stops this long after the ACK, the dialog stays (RTP timeout) */
     uint64_t start_ms;      /* tmr_jiffies() at start */
 };
 

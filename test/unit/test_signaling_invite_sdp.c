@@ -306,7 +306,7 @@ static struct invite_answer parse(const char *text)
     struct invite_answer a;
     memset(&a, 0x5a, sizeof(a));
     size_t len = strlen(text);
-    uint8_t *exact = malloc(len ? len : 1); /* no NUL after the body: ASan sees any read past it */
+    uint8_t *exact = calloc(1, len ? len : 1); /* no NUL after the body: ASan sees any read past it */
     memcpy(exact, text, len);
     invite_sdp_parse_answer(exact, len, &a);
     free(exact);
@@ -404,7 +404,7 @@ START_TEST(every_truncation_and_offer_roundtrip)
     ck_assert_str_eq(a.setup, "passive");
     ck_assert_uint_eq(a.ssrc, 200001234);
     for (size_t n = 0; n <= len; n++) {
-        uint8_t *cut = malloc(n ? n : 1);
+        uint8_t *cut = calloc(1, n ? n : 1);
         memcpy(cut, offer, n);
         invite_sdp_parse_answer(cut, n, &a);
         free(cut);

@@ -166,7 +166,8 @@ export class DeviceList {
       h('div', { class: 'device-name' },
         h('span', { class: 'name' }, device.name || device.device_name || device.id),
         h('span', { class: 'tag' + (device.online ? ' tag-on' : '') }, onlineText),
-        h('span', { class: 'muted small' }, t('devices.channels', { n: device.channel_count || 0 }))),
+        h('span', { class: 'muted small' }, device.channel_count === 1 ? t('devices.oneChannel')
+          : t('devices.channels', { n: device.channel_count || 0 }))),
       h('div', { class: 'device-id mono' }, device.id),
       h('div', { class: 'device-meta' },
         model ? h('span', {}, model) : null,

@@ -47,11 +47,7 @@ export class PlayerWindow {
     this.muteButton = button('icon-btn', () => this.toggleMute());
     this.fullButton = button('icon-btn', () => this.fullscreen(), icon('expand'));
     this.closeButton = button('icon-btn win-close', () => this.close(), icon('close'));
-    this.video = h('video', { muted: true, playsinline: true, autoplay: true });
-    this.video.muted = true;
-    this.video.addEventListener('playing', () => {
-      if (this.player && this.el.dataset.state !== 'message') this._setState('playing');
-    });
+    this.video = this._newVideo();
     this.messageText = h('p', { class: 'win-msg' });
     this.messageHint = h('p', { class: 'win-hint' });
     this.retryButton = button('btn', () => this.retry());
@@ -66,6 +62,16 @@ export class PlayerWindow {
       this.muteButton, this.fullButton, this.closeButton),
     h('div', { class: 'win-body', ondblclick: () => this.fullscreen() }, this.video, this.overlay, this.emptyText),
     this.statsEl);
+  }
+
+  /** Every player gets a <video> of its own: see _stopPlayer. */
+  _newVideo() {
+    const video = h('video', { muted: true, playsinline: true, autoplay: true });
+    video.muted = this.muted;
+    video.addEventListener('playing', () => {
+      if (this.player && video === this.video && this.el.dataset.state !== 'message') this._setState('playing');
+    });
+    return video;
   }
 
   get busy() {
@@ -201,18 +207,29 @@ export class PlayerWindow {
     if (started && started.catch) started.catch(() => { /* autoplay refused: the video stays paused */ });
   }
 
+  /**
+   * Stops the player. mpegts.js delivers segments through promise callbacks that it does not cancel, so a
+   * player destroyed from inside one of its own events (media info, error, end) would be called back after
+   * destroy() and throw. The old player is therefore torn down in a later task, and the window swaps in a
+   * fresh <video> at once, so the next player can never share an element with one still being torn down.
+   */
   _stopPlayer() {
     if (!this.player) return;
     const player = this.player;
+    const video = this.video;
     this.player = null;
-    try {
-      player.pause();
-      player.unload();
-      player.detachMediaElement();
-      player.destroy();
-    } catch (e) { /* a player that failed half-way may refuse some of these */ }
-    this.video.removeAttribute('src');
-    this.video.load();
+    this.video = this._newVideo();
+    video.replaceWith(this.video);
+    setTimeout(() => {
+      try {
+        player.pause();
+        player.unload();
+        player.detachMediaElement();
+        player.destroy();
+      } catch (e) { /* a player that failed half-way may refuse some of these */ }
+      video.removeAttribute('src');
+      video.load();
+    }, 0);
   }
 
   _onMediaInfo(generation, info) {

@@ -40,7 +40,7 @@ const page = context.pages()[0] || await context.newPage();
 // that ends as an error, which the stop step does on purpose).
 const pageErrors = [];
 const consoleErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('pageerror', (e) => pageErrors.push(String(e.stack || e.message).slice(0, 800)));
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 300)); });
 
 async function shot(name) {
