@@ -82,7 +82,7 @@ static void attach_conn(struct stream *s, struct tcp_conn *c)
     if (!s->got_packet) snprintf(s->st.remote, sizeof s->st.remote, "%s", c->peer);
 }
 
-static void try_route_pending(struct tcp_conn *c);
+static void try_route_pending(struct tcp_conn *c, const uint8_t *more, size_t more_len);
 
 static void on_conn_readable(uv_poll_t *h, int status, int events)
 {
@@ -102,18 +102,11 @@ static void on_conn_readable(uv_poll_t *h, int status, int events)
         }
         /* pending on the shared port: keep the first bytes until an RTP header shows the SSRC */
         size_t room = PEEK_MAX - c->peek_len;
-        if ((size_t)n > room) {
-            /* more than the peek holds before we could route: route now with what we have */
-            memcpy(c->peek + c->peek_len, read_buf, room);
-            c->peek_len = PEEK_MAX;
-            try_route_pending(c);
-            if (c->fd < 0 || !c->s) return;
-            rfc4571_input(c->split, read_buf + room, (size_t)n - room);
-            continue;
-        }
-        memcpy(c->peek + c->peek_len, read_buf, (size_t)n);
-        c->peek_len += (size_t)n;
-        try_route_pending(c);
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        memcpy(c->peek + c->peek_len, read_buf, take);
+        c->peek_len += take;
+        /* route with everything read so far: the peek plus what did not fit in it */
+        try_route_pending(c, read_buf + take, (size_t)n - take);
         if (c->fd < 0) return;
     }
 }
@@ -123,7 +116,7 @@ struct handoff {
     size_t len;
     char peer[64];
     uint32_t ssrc;
-    uint8_t bytes[PEEK_MAX];
+    uint8_t bytes[]; /* every byte read before the hand-off (peek + the rest of that read) */
 };
 
 static struct stream *find_local_ssrc(struct worker *w, uint32_t ssrc);
@@ -142,9 +135,9 @@ static void adopt_task(void *arg)
     free(h);
 }
 
-static void try_route_pending(struct tcp_conn *c)
+static void try_route_pending(struct tcp_conn *c, const uint8_t *more, size_t more_len)
 {
-    if (c->peek_len < 2 + 12) return;
+    if (c->peek_len < 2 + 12) return; /* more_len is 0 here: the peek is not full yet */
     const uint8_t *rtp = c->peek + 2;
     if ((rtp[0] >> 6) != 2) {
         log_warn(MODULE, "TCP connection from %s on the shared port does not start with RFC 4571 RTP; closed",
@@ -158,6 +151,7 @@ static void try_route_pending(struct tcp_conn *c)
         attach_conn(s, c);
         rfc4571_input(c->split, c->peek, c->peek_len);
         c->peek_len = 0;
+        if (more_len && c->fd >= 0) rfc4571_input(c->split, more, more_len);
         return;
     }
     int owner = directory_owner_by_ssrc(ssrc);
@@ -167,15 +161,16 @@ static void try_route_pending(struct tcp_conn *c)
         conn_close(c);
         return;
     }
-    struct handoff *h = malloc(sizeof *h);
+    struct handoff *h = malloc(sizeof *h + c->peek_len + more_len);
     if (!h) {
         conn_close(c);
         return;
     }
     h->fd = dup(c->fd);
-    h->len = c->peek_len;
+    h->len = c->peek_len + more_len;
     h->ssrc = ssrc;
     memcpy(h->bytes, c->peek, c->peek_len);
+    if (more_len) memcpy(h->bytes + c->peek_len, more, more_len);
     snprintf(h->peer, sizeof h->peer, "%s", c->peer);
     conn_close(c);
     if (h->fd < 0 || worker_post(owner, adopt_task, h) != 0) {
