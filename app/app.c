@@ -98,11 +98,12 @@ static void refresh_metrics(void *arg)
     tmr_start(&metrics_tmr, 1000, refresh_metrics, NULL);
 }
 
-static void signaling_metrics_hook(struct sbuf *out)
+static void metrics_hook(struct sbuf *out)
 {
     pthread_mutex_lock(&metrics_lock);
     if (metrics_snapshot) sbuf_append(out, metrics_snapshot, strlen(metrics_snapshot));
     pthread_mutex_unlock(&metrics_lock);
+    if (config.rtmp.enabled) rtmp_metrics_write(out);
 }
 
 static void shutdown_done(void *arg)
@@ -239,7 +240,7 @@ int app_main(int argc, char **argv)
     live_set_first_frame_hook(live_view_first_frame);
     live_set_viewers_hook(live_view_viewers);
 
-    http_set_metrics_hook(signaling_metrics_hook);
+    http_set_metrics_hook(metrics_hook);
     rc = workers_start(&config, err, sizeof err);
     if (!rc) rc = http_server_start(&config, err, sizeof err);
     if (!rc) rc = rtmp_server_start(&config, err, sizeof err);

@@ -4,8 +4,8 @@
  *   viewer / play API -> OPENING: SSRC allocated, receiver opened on a worker (per-stream port), then the
  *   INVITE (for tcp-active: the INVITE first, the receiver connects to the answer's c=/m=) -> INVITING ->
  *   WAIT_MEDIA: the first keyframe releases every waiter (API replies, parked HTTP viewers) -> PLAYING; the
- *   last viewer leaving arms stream.idle_close_s -> BYE. RTP timeout, device BYE, device offline, the stop API
- *   and shutdown all end here too (ENDED), and the session is freed once its receiver has closed.
+ *   last viewer leaving arms stream.idle_close_s -> BYE. RTP timeout, device BYE, device offline, the stop
+ * API and shutdown all end here too (ENDED), and the session is freed once its receiver has closed.
  *
  * A new request for a stream whose previous session is still closing waits (deferred) until the old receiver
  * is gone, so the two never fight over the stream id. Things that can arrive in either order are accepted in
@@ -32,8 +32,9 @@
 
 #define MODULE "live-view"
 
-enum lv_state { LV_OPENING, LV_INVITING, LV_WAIT_MEDIA, LV_PLAYING, LV_ENDED };
-static const char *const state_names[] = {"opening", "inviting", "waiting for media", "playing", "ended"};
+enum lv_state { LV_NEW, LV_OPENING, LV_INVITING, LV_WAIT_MEDIA, LV_PLAYING, LV_ENDED };
+static const char *const state_names[] = {"new",     "opening", "inviting", "waiting for media",
+                                          "playing", "ended"};
 
 struct waiter {
     struct waiter *next;
@@ -51,8 +52,8 @@ struct lv_session {
     bool deferred;         /* waits for the previous session of this id to close */
     bool receiver_opening; /* streams_open in flight: its callback finishes whatever happens meanwhile */
     bool receiver_open;
-    bool port_owned;       /* tcp-active: the port offered, not yet handed to a receiver */
-    bool keyframe_early;   /* the first keyframe came before the 200 OK */
+    bool port_owned;     /* tcp-active: the port offered, not yet handed to a receiver */
+    bool keyframe_early; /* the first keyframe came before the 200 OK */
     uint32_t ssrc;
     char ssrc_text[GB_SSRC_LEN + 1];
     int port;
@@ -238,7 +239,9 @@ static void connect_to_device(struct lv_session *s, const struct invite_answer *
     snprintf(remote, sizeof remote, "%s:%d", ip, a->remote_port);
     set_state(s, LV_OPENING, "answered; connecting to the device");
     s->receiver_opening = true;
-    int rc = streams_open(s->id, TRANSPORT_TCP_ACTIVE, s->port, 0, remote, "gb", true, on_receiver_open, s);
+    uint32_t expected = a->has_ssrc && a->ssrc ? a->ssrc : s->ssrc; /* informative: the connection is ours */
+    int rc =
+        streams_open(s->id, TRANSPORT_TCP_ACTIVE, s->port, expected, remote, "gb", true, on_receiver_open, s);
     if (rc) {
         s->receiver_opening = false;
         session_end(s, 503, "media_unavailable", strerror(rc), true);
@@ -271,7 +274,8 @@ static void on_answer(void *arg, uint64_t sip, const struct invite_answer *a)
     }
     s->sip_up = true;
     if (a->has_ssrc && a->ssrc != s->ssrc)
-        log_info(MODULE, "[%s] the device answered with SSRC %010u instead of %s: the per-stream port accepts it",
+        log_info(MODULE,
+                 "[%s] the device answered with SSRC %010u instead of %s: the per-stream port accepts it",
                  s->id, a->ssrc, s->ssrc_text);
     if (s->transport == INVITE_TCP_ACTIVE) {
         connect_to_device(s, a);
@@ -293,9 +297,14 @@ static void send_invite(struct lv_session *s)
     if (rc) {
         char why[128];
         snprintf(why, sizeof why, "cannot send the INVITE to the device: %s", strerror(rc));
-        session_end(s, rc == ENOTCONN ? 409 : rc == ENOENT ? 404 : 502,
-                    rc == ENOTCONN ? "device_offline" : rc == ENOENT ? "device_not_found" : "invite_failed", why,
-                    false);
+        session_end(s,
+                    rc == ENOTCONN ? 409
+                    : rc == ENOENT ? 404
+                                   : 502,
+                    rc == ENOTCONN ? "device_offline"
+                    : rc == ENOENT ? "device_not_found"
+                                   : "invite_failed",
+                    why, false);
         return;
     }
     s->sip_pending = true;
@@ -307,13 +316,15 @@ static void on_receiver_open(void *arg, int err, const struct stream_entry *e, c
     struct lv_session *s = arg;
     s->receiver_opening = false;
     if (err) {
-        if (s->state == LV_ENDED) session_free(s);
-        else session_end(s, 503, "media_unavailable", message[0] ? message : strerror(err), true);
+        if (s->state == LV_ENDED)
+            session_free(s);
+        else
+            session_end(s, 503, "media_unavailable", message[0] ? message : strerror(err), true);
         return;
     }
     s->receiver_open = true;
     s->port = e->port;
-    s->port_owned = false; /* the receiver's close releases it */
+    s->port_owned = false;      /* the receiver's close releases it */
     if (s->state == LV_ENDED) { /* stopped while opening */
         if (streams_close(s->id, "stopped while opening") != 0) {
             s->receiver_open = false;
@@ -375,8 +386,10 @@ static void session_start(const char *id, const char *device, const char *channe
         status = 404, code = "channel_not_found", why = "the device has no such channel";
     if (status) {
         log_info(MODULE, "[%s] not started: %s", id, why);
-        if (req) api_reply_error(req, status, code, "%s %s: %s", device, channel, why);
-        else http_stream_ready(id, false, status, why);
+        if (req)
+            api_reply_error(req, status, code, "%s %s: %s", device, channel, why);
+        else
+            http_stream_ready(id, false, status, why);
         return;
     }
     if (!ssrc_pool_ready) {
@@ -427,8 +440,10 @@ static bool split_gb_id(const char *id, char device[21], char channel[21])
 static void on_demand_task(void *arg)
 {
     char *id = arg, device[21], channel[21];
-    if (split_gb_id(id, device, channel)) session_start(id, device, channel, -1, NULL);
-    else http_stream_ready(id, false, 404, "no such stream");
+    if (split_gb_id(id, device, channel))
+        session_start(id, device, channel, -1, NULL);
+    else
+        http_stream_ready(id, false, 404, "no such stream");
     free(id);
 }
 
@@ -545,7 +560,8 @@ static void handle_play(struct api_request *req)
         enum stream_transport st = TRANSPORT_UDP;
         if (t && stream_transport_parse(t, &st)) {
             json_decref(body);
-            api_reply_error(req, 400, "bad_transport", "\"transport\" must be udp, tcp-passive or tcp-active");
+            api_reply_error(req, 400, "bad_transport",
+                            "\"transport\" must be udp, tcp-passive or tcp-active");
             return;
         }
         if (t) transport = (int)st;

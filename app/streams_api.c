@@ -17,6 +17,7 @@
 #include "media/stream.h"
 #include "media/worker.h"
 #include "relay/live.h"
+#include "relay/rtmp.h"
 
 #define MODULE "api"
 
@@ -237,6 +238,11 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
                                   (json_int_t)st->rtcp_rr_sent));
     json_object_set_new(o, "remote", json_string(e->remote[0] ? e->remote : st->remote));
     json_object_set_new(o, "error", st->unsupported ? json_string(st->unsupported) : json_null());
+    json_t *rtmp = rtmp_stream_json(e->id); /* RTMP players and push relays of this stream */
+    if (rtmp) {
+        json_object_update(o, rtmp);
+        json_decref(rtmp);
+    }
     return o;
 }
 

@@ -4,8 +4,10 @@
  * the viewer's queue between whole media messages. Also the players-per-stream table the API reads.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -19,7 +21,6 @@ struct rtmp_player {
     struct rtmp_session *s;
     struct viewer *v;
     char stream[STREAM_ID_MAX + 1];
-    bool counted;
 };
 
 /* ---- players per stream: a short table under a mutex, touched when a player starts or leaves ---- */
@@ -122,20 +123,56 @@ static void player_on_close(struct viewer *v)
 {
     struct rtmp_player *pl = v->ops_arg;
     live_viewer_closed(v);
-    if (pl->counted) {
-        players_add(pl->stream, -1);
-        atomic_fetch_sub_explicit(&rtmp_counters.players, 1, memory_order_relaxed);
-    }
+    players_add(pl->stream, -1);
+    atomic_fetch_sub_explicit(&rtmp_counters.players, 1, memory_order_relaxed);
     rtmp_session_destroy(pl->s);
     free(pl);
 }
 
 static const struct viewer_ops player_viewer_ops = {player_on_read, player_on_close, player_on_finish, NULL};
 
+/* Collects the few bytes of a refusal, written straight to the socket (no viewer for a player we refuse). */
+struct refusal {
+    uint8_t buf[1024];
+    size_t len;
+};
+
+static void refusal_send(void *arg, const uint8_t *p, size_t len)
+{
+    struct refusal *r = arg;
+    if (r->len + len <= sizeof r->buf) {
+        memcpy(r->buf + r->len, p, len);
+        r->len += len;
+    }
+}
+
+static const struct rtmp_session_ops refusal_ops = {refusal_send, NULL};
+
+/* The stream closed while the player was on its way: StreamNotFound, best effort, and close. */
+static void refuse(struct rtmp_handoff *h)
+{
+    struct refusal r = {.len = 0};
+    rtmp_session_set_ops(h->s, &refusal_ops, &r);
+    rtmp_session_play_not_found(h->s, "the stream closed");
+    h->s->fault = RTMP_FAULT_NOT_FOUND;
+    snprintf(h->s->fault_detail, sizeof h->s->fault_detail, "play %.64s: the stream closed", h->s->stream);
+    rtmp_report_fault(h->peer, h->s);
+    struct iovec iov[2] = {{h->out, h->out_len}, {r.buf, r.len}};
+    ssize_t w = writev(h->fd, iov, 2); /* a few hundred bytes into an idle socket: they fit */
+    (void)w;
+    close(h->fd);
+    rtmp_session_destroy(h->s);
+}
+
 void rtmp_player_start(void *arg)
 {
     struct rtmp_handoff *h = arg;
     struct worker *w = worker_current();
+    struct live *l = live_find(w, h->s->stream);
+    if (!l) {
+        refuse(h);
+        goto out;
+    }
     struct rtmp_player *pl = calloc(1, sizeof *pl);
     struct viewer *v = NULL;
     if (pl) {
@@ -154,17 +191,6 @@ void rtmp_player_start(void *arg)
     v->chunk_size = pl->s->out_chunk_size; /* fixed for the viewer's life: the queue accounting uses it */
     rtmp_session_set_ops(pl->s, &player_session_ops, pl);
     if (h->out_len) viewer_push_bytes(v, h->out, h->out_len, false);
-    struct live *l = live_find(w, pl->stream);
-    if (!l) { /* it closed while the player was on its way */
-        rtmp_session_play_not_found(pl->s, "the stream closed");
-        pl->s->fault = RTMP_FAULT_NOT_FOUND;
-        snprintf(pl->s->fault_detail, sizeof pl->s->fault_detail, "play %.64s: the stream closed",
-                 pl->stream);
-        rtmp_report_fault(v->peer, pl->s);
-        viewer_finish(v, "stream not found");
-        goto out;
-    }
-    pl->counted = true;
     players_add(pl->stream, 1);
     atomic_fetch_add_explicit(&rtmp_counters.players, 1, memory_order_relaxed);
     rtmp_count(&rtmp_counters.plays);

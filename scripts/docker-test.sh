@@ -27,8 +27,17 @@ export OCI_HOME=${OCI_HOME:-${TMPDIR:-/tmp}/oci-smoke}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/docker-test.XXXXXX")
 
 say() { echo "docker-test: $*"; }
-skip() { say "SKIP: $*"; exit 0; }
-fail() { say "FAIL: $*"; exit 1; }
+# each outcome ends with the plain "N passed, N failed" line that CI logs are read by
+skip() {
+    say "SKIP: $*"
+    say "0 passed, 0 failed, 1 skipped"
+    exit 0
+}
+fail() {
+    say "FAIL: $*"
+    say "0 passed, 1 failed"
+    exit 1
+}
 now() { date +%s; }
 
 # --- pick the engine -------------------------------------------------------------------------------------------
@@ -167,3 +176,4 @@ if [ "$rc" != 0 ] || [ "$took" -ge "$STOP_GRACE_S" ]; then
 fi
 say "stopped by SIGTERM in ${took}s, exit code 0"
 say "PASS ($ENGINE, image $size)"
+say "1 passed, 0 failed"

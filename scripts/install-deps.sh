@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every build, run and test dependency of gbgate from Debian 12 packages (and mpegts.js from npm for
 # the web console). Idempotent: packages already present are skipped, so run.sh and test.sh call it every time.
-# Usage: scripts/install-deps.sh [--run-only]
+# Usage: scripts/install-deps.sh [--run-only | --runtime]
+#   (none)      build, run and test dependencies (developers, CI)
+#   --run-only  build and run, no test tools (scripts/run.sh, the Dockerfile's build stage)
+#   --runtime   only the shared libraries gbgate loads: no compiler, no npm (the Dockerfile's runtime stage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +13,21 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-de
   check libsqlite3-dev libxml2-dev libjansson-dev libhttp-parser-dev)
 RUN_PKGS=(libre0 libuv1 libavformat59 libavcodec59 libavutil57 libswresample4 libsqlite3-0 libxml2
   libjansson4 libhttp-parser2.9 ca-certificates)
-TEST_PKGS=(ffmpeg sip-tester sipsak python3 curl procps iproute2 chromium nodejs)
+TEST_PKGS=(ffmpeg sip-tester sipsak python3 curl procps iproute2 chromium nodejs fonts-wqy-microhei)
 
-want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
-[ "${1:-}" = "--run-only" ] || want+=("${TEST_PKGS[@]}")
-# Debian's npm conflicts with a Node.js installed from elsewhere: only ask for it where no npm exists.
-command -v npm >/dev/null 2>&1 || want+=(npm)
+mode=${1:-}
+case $mode in
+"" | --run-only | --runtime) ;;
+*) echo "usage: $0 [--run-only | --runtime]" >&2; exit 2 ;;
+esac
+if [ "$mode" = --runtime ]; then
+  want=("${RUN_PKGS[@]}")
+else
+  want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
+  [ "$mode" = --run-only ] || want+=("${TEST_PKGS[@]}")
+  # Debian's npm conflicts with a Node.js installed from elsewhere: only ask for it where no npm exists.
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -30,7 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The console's player, served by gbgate itself (no CDN): mpegts.js and, for the browser test, playwright-core.
-if [ "${1:-}" != "--run-only" ] || [ ! -f web/vendor/mpegts.js ]; then
+if [ "$mode" = "" ] || { [ "$mode" = --run-only ] && [ ! -f web/vendor/mpegts.js ]; }; then
   if command -v npm >/dev/null 2>&1 && [ ! -d node_modules/mpegts.js ] || [ ! -d node_modules/playwright-core ]; then
     if command -v npm >/dev/null 2>&1; then
       npm install --no-audit --no-fund --silent >/dev/null 2>&1 || echo "install-deps: npm install failed" >&2

@@ -5,13 +5,18 @@
  * Why not libre's sipsess: after the 2xx it routes ACK and BYE to the device's Contact, which is a private
  * address for devices behind NAT, and it fails a 2xx without Contact (DEPENDENCIES.md). So the dialog state -
  * Call-ID, both tags, CSeq, route set - is kept here and every request goes to the registered source address
- * (invite_dialog.c). libre still does the transactions: retransmissions over UDP, the ACK of error answers, and
- * CANCEL once a provisional answer came.
+ * (invite_dialog.c). libre still does the transactions: retransmissions over UDP, the ACK of error answers,
+ * and CANCEL once a provisional answer came.
  *
  * A session is one of (invite_priv.h): CALLING -> EARLY (1xx) -> UP (2xx, ACKed) -> BYE_SENT -> freed, or
  * ABANDONED when we stop waiting before the final answer (sip.invite_timeout_s, invite_bye, the device went
  * away): the caller has had its answer already, and a late 2xx is ACKed and closed with a BYE so the device
  * does not stream to nobody. A session is freed only when libre holds no request of it.
+ *
+ * The owner always hears how its session ended, unless it ended it itself (invite_bye): a pending INVITE gets
+ * its final answer (408 after sip.invite_timeout_s, status 0 with the reason when the device went away or at
+ * shutdown), an established session the ended hook (BYE from the device, device offline / unregistered /
+ * deleted, shutdown). So the owner's own cleanup runs in every case, shutdown included.
  *
  * The 2xx of an INVITE ends libre's client transaction, so a 2xx retransmitted because our ACK was lost
  * reaches invite_handle_response() (a response listener of each endpoint), which ACKs it again.
@@ -325,6 +330,43 @@ unsigned invite_count(void)
     return n;
 }
 
+/* Ends the sessions of device_id (NULL: all). A pending INVITE gets its final answer (status 0, `reason`)
+ * and is CANCELed; an established session gets a BYE (still worth a try: an unregistering device hears it and
+ * stops sending) and the ended hook. Either way the owner learns of it and can clean up. Sessions are
+ * collected by id first: the callbacks run the owner's code, which may end other sessions. */
+static unsigned end_sessions(const char *device_id, const char *reason)
+{
+    size_t n = 0;
+    for (struct le *le = sessions.head; le; le = le->next) n++;
+    if (!n) return 0;
+    uint64_t *ids = calloc(n, sizeof(*ids));
+    if (!ids) return 0;
+    size_t k = 0;
+    for (struct le *le = sessions.head; le; le = le->next) {
+        struct invite_session *s = le->data;
+        if (!device_id || !strcmp(s->p.device_id, device_id)) ids[k++] = s->id;
+    }
+    unsigned ended = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct invite_session *s = find(ids[i]);
+        if (!s) continue;
+        if (s->state == INV_CALLING || s->state == INV_EARLY) {
+            log_session(s, reason);
+            s->state = INV_ABANDONED;
+            tmr_cancel(&s->tmr);
+            sip_request_cancel(s->invite_req);
+            fail(s, 0, reason);
+            ended++;
+        } else if (s->state == INV_UP) {
+            send_bye(s, reason); /* may free s */
+            if (ended_hook) ended_hook(ids[i], reason);
+            ended++;
+        }
+    }
+    free(ids);
+    return ended;
+}
+
 /* ---- shutdown ---- */
 
 static void bye_all_poll(void *arg)
@@ -344,14 +386,7 @@ static void bye_all_poll(void *arg)
 
 void invite_bye_all(void (*done)(void *arg), void *arg)
 {
-    struct le *le = sessions.head;
-    unsigned n = 0;
-    while (le) {
-        struct invite_session *s = le->data;
-        le = le->next; /* send_bye may free s (device unreachable) */
-        if (s->state == INV_CALLING || s->state == INV_EARLY || s->state == INV_UP) n++;
-        invite_bye(s->id, "shutdown");
-    }
+    unsigned n = end_sessions(NULL, "gbgate is shutting down");
     if (n) log_info(LOG_MOD, "shutdown: ending %u media sessions", n);
     bye_all.done = done;
     bye_all.arg = arg;
@@ -404,32 +439,7 @@ bool invite_handle_response(const struct sip_msg *msg)
 
 void invite_device_gone(const char *device_id, const char *why)
 {
-    size_t n = 0;
-    for (struct le *le = sessions.head; le; le = le->next) n++;
-    if (!n) return;
-    uint64_t *ids = calloc(n, sizeof(*ids));
-    if (!ids) return;
-    size_t k = 0;
-    for (struct le *le = sessions.head; le; le = le->next) {
-        struct invite_session *s = le->data;
-        if (!strcmp(s->p.device_id, device_id)) ids[k++] = s->id;
-    }
-    /* by id: the hooks run app code, which may end other sessions */
-    for (size_t i = 0; i < k; i++) {
-        struct invite_session *s = find(ids[i]);
-        if (!s) continue;
-        char reason[128];
-        snprintf(reason, sizeof(reason), "the device went away: %s", why);
-        if (s->state == INV_CALLING || s->state == INV_EARLY) {
-            log_session(s, reason);
-            s->state = INV_ABANDONED;
-            tmr_cancel(&s->tmr);
-            sip_request_cancel(s->invite_req);
-            fail(s, 0, reason);
-        } else if (s->state == INV_UP) {
-            send_bye(s, reason); /* it may still hear us (unregistered), and then stops sending */
-            if (ended_hook) ended_hook(ids[i], reason);
-        }
-    }
-    free(ids);
+    char reason[128];
+    snprintf(reason, sizeof(reason), "the device went away: %s", why);
+    end_sessions(device_id, reason);
 }

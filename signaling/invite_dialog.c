@@ -33,9 +33,9 @@ bool dialog_target_reachable(const struct invite_session *s)
 }
 
 /* One request in the dialog. `extra` are header lines (CRLF-terminated) or "". */
-static int send_request(struct invite_session *s, struct sip_request **reqp, bool stateful, const char *method,
-                        uint32_t cseq, const char *extra, const char *ctype, const char *body, size_t body_len,
-                        sip_resp_h *resph)
+static int send_request(struct invite_session *s, struct sip_request **reqp, bool stateful,
+                        const char *method, uint32_t cseq, const char *extra, const char *ctype,
+                        const char *body, size_t body_len, sip_resp_h *resph)
 {
     if (!s->ep) return ENOTCONN;
     char route_text[96];
@@ -60,9 +60,9 @@ static int send_request(struct invite_session *s, struct sip_request **reqp, boo
                         "Content-Length: %zu\r\n"
                         "\r\n"
                         "%b",
-                        sig->cfg.sip.id, sig->cfg.sip.domain, s->from_tag, s->ruri, s->to_tag[0] ? ";tag=" : "",
-                        s->to_tag, s->call_id, cseq, method, s->route_set, extra, GBGATE_VERSION, ctype_line,
-                        body_len, body ? body : "", body_len);
+                        sig->cfg.sip.id, sig->cfg.sip.domain, s->from_tag, s->ruri,
+                        s->to_tag[0] ? ";tag=" : "", s->to_tag, s->call_id, cseq, method, s->route_set, extra,
+                        GBGATE_VERSION, ctype_line, body_len, body ? body : "", body_len);
 }
 
 int dialog_send_invite(struct invite_session *s, const char *sdp, size_t sdp_len, sip_resp_h *resph)
@@ -112,7 +112,8 @@ static bool record_route_handler(const struct sip_hdr *hdr, const struct sip_msg
 
 void dialog_learn(struct invite_session *s, const struct sip_msg *msg)
 {
-    if (pl_isset(&msg->to.tag) && msg->to.tag.l < sizeof(s->to_tag)) pl_strcpy(&msg->to.tag, s->to_tag, sizeof(s->to_tag));
+    if (pl_isset(&msg->to.tag) && msg->to.tag.l < sizeof(s->to_tag))
+        pl_strcpy(&msg->to.tag, s->to_tag, sizeof(s->to_tag));
     if (msg->scode >= 200 && msg->scode < 300) {
         s->route_set[0] = 0;
         (void)sip_msg_hdr_apply(msg, false, SIP_HDR_RECORD_ROUTE, record_route_handler, s);

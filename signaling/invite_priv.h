@@ -35,9 +35,9 @@ struct invite_session {
     char ruri[128];   /* sip:<channel>@<device address>: Request-URI and To of every request */
     char call_id[96]; /* <random>@<local address> */
     char from_tag[24];
-    char to_tag[INVITE_TAG_MAX];               /* the device's tag, from its answer */
-    char route_set[INVITE_ROUTE_SET_MAX];      /* "Route: ...\r\n" lines, usually empty */
-    uint32_t invite_cseq, cseq, rtsp_cseq;     /* cseq: the last one used in the dialog */
+    char to_tag[INVITE_TAG_MAX];           /* the device's tag, from its answer */
+    char route_set[INVITE_ROUTE_SET_MAX];  /* "Route: ...\r\n" lines, usually empty */
+    uint32_t invite_cseq, cseq, rtsp_cseq; /* cseq: the last one used in the dialog */
 
     /* where requests go: the device's registered source address and transport, and the local endpoint it
      * talks to (refreshed from the registry before each request: a NATed device may have moved) */

@@ -85,7 +85,8 @@ int invite_sdp_offer(char *buf, size_t size, const struct invite_params *p, size
         "a=rtpmap:99 H265/90000\r\n");
     if (tcp)
         ADD("a=setup:%s\r\na=connection:new\r\n", p->transport == INVITE_TCP_PASSIVE ? "passive" : "active");
-    if (p->kind == INVITE_DOWNLOAD) ADD("a=downloadspeed:%d\r\n", p->download_speed > 0 ? p->download_speed : 1);
+    if (p->kind == INVITE_DOWNLOAD)
+        ADD("a=downloadspeed:%d\r\n", p->download_speed > 0 ? p->download_speed : 1);
     ADD("y=%s\r\n", p->ssrc);
 #undef ADD
     if (n >= size) return ENOSPC;

@@ -1,7 +1,7 @@
 /*
- * GB28181 SDP as text (GB28181.md section 4): the offer gbgate puts in an INVITE, and a tolerant reader of the
- * device's answer. Pure functions of their bytes: no libre, no allocation, no I/O, so they are unit-tested on
- * real device answers and fuzzed as they are.
+ * GB28181 SDP as text (GB28181.md section 4): the offer gbgate puts in an INVITE, and a tolerant reader of
+ * the device's answer. Pure functions of their bytes: no libre, no allocation, no I/O, so they are
+ * unit-tested on real device answers and fuzzed as they are.
  *
  * Why text and not libre's SDP module: its encoder always writes `s=-` and cannot carry `y=`/`f=`, and its
  * decoder drops `y=`. Devices also send answers a strict decoder refuses: bare-LF lines, extra spaces, `y=`
@@ -15,8 +15,9 @@
 
 #include "signaling/invite.h"
 
-#define INVITE_SDP_OFFER_MAX  1024        /* every offer this module builds fits */
-#define INVITE_SDP_ANSWER_MAX (64 * 1024) /* bytes of an answer that are looked at (= the SIP message limit) */
+#define INVITE_SDP_OFFER_MAX 1024 /* every offer this module builds fits */
+#define INVITE_SDP_ANSWER_MAX                                                                                \
+    (64 * 1024) /* bytes of an answer that are looked at (= the SIP message limit) */
 
 /* Writes the offer for p into buf (NUL-terminated, CRLF line ends, trailing CRLF) and its length into *len.
  * Returns 0, EINVAL (an ID that is not 1-32 letters/digits, a media IP that is not an address, a port out of

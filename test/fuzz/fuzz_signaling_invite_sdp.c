@@ -1,6 +1,6 @@
-/* libFuzzer target for signaling/invite_sdp: the answer reader on any bytes (bounded, no read past the input),
- * and the offer builder on parameters taken from the input, whose output the reader must read back exactly
- * (port, address, transport, setup, SSRC). */
+/* libFuzzer target for signaling/invite_sdp: the answer reader on any bytes (bounded, no read past the
+ * input), and the offer builder on parameters taken from the input, whose output the reader must read back
+ * exactly (port, address, transport, setup, SSRC). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,14 +1,17 @@
 """The web console in a real browser: Debian's chromium (headless, driven by playwright-core from
-test/integration/web/console_test.mjs) opens gbgate's console with gbsim devices registered and streams
-running, and this test asserts what it saw: devices and channels listed, search, video that really plays
-(currentTime, decoded frames, size), AAC audio from a G.711 source, WS-FLV, the Streams page with its URLs and
-stop button, the messages of a stopped stream, an H.265 stream (no decoder in headless chromium) and a channel
-that cannot play, the device buttons, Chinese, and the token prompt from a non-loopback address.
-Screenshots land in build/test-output/web/. Skips (77) without chromium, node or node_modules."""
+test/integration/web/console_test.mjs) opens gbgate's console with gbsim devices registered (answering INVITE
+with a clip per channel) and API receivers running, and this test asserts what it saw: devices and channels
+listed, search, the channel tree builder, video that really plays when a channel is clicked (currentTime,
+decoded frames, size), AAC audio from a G.711 channel, WS-FLV, the window stats, the Streams page with its URLs
+and stop button, the messages of a stopped stream, of an H.265 channel (no decoder in headless chromium), of an
+offline device, of a refused and of an unanswered INVITE, the device buttons, Chinese, and the token prompt
+from a non-loopback address. Screenshots land in build/test-output/web/. Skips (77) without chromium, node or
+node_modules. Details: docs/CONSOLE.md."""
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -23,6 +26,7 @@ RUN_S = 170  # upper bound of the media and devices the test keeps running
 DEVICE_A = "34020000001320000001"  # two devices, 3 channels each, keepalive every 2 s
 DEVICE_B = "34020000011320000001"  # one device, 2 channels, no keepalive: offline after keepalive_timeout_s
 DEVICE_C = "34020000021320000001"  # one device, 1 channel, refuses every INVITE with 486
+DEVICE_D = "34020000031320000001"  # one device, 1 channel, never answers an INVITE
 
 
 def require_browser():
@@ -79,6 +83,7 @@ gw = gbtest.Gateway({
     "http.api_token": TOKEN,
     "sip.keepalive_timeout_s": 10,
     "media.rtp_timeout_s": 5,
+    "sip.invite_timeout_s": 3,
 }, name="web_console")
 procs = []
 
@@ -91,8 +96,9 @@ def start(*args):
 
 # Live view needs the play API and gbsim devices that answer INVITE with media. Until both exist the playback
 # assertions run on API receivers and a GB channel click is only checked for a clear message (PENDING).
-play_api = (gw.api("POST", f"/api/v1/devices/{'0' * 20}/channels/{'0' * 20}/play")[1] or {}).get("code") in ("device_not_found",
-                                                                                      "channel_not_found")
+UNKNOWN_ID = "0" * 20
+play_probe = gw.api("POST", f"/api/v1/devices/{UNKNOWN_ID}/channels/{UNKNOWN_ID}/play")[1] or {}
+play_api = play_probe.get("code") in ("device_not_found", "channel_not_found")
 live_view = play_api and device_media_options()
 # Channel N of every simulated device sends the same clip: 1 H.264, 2 H.264 + G.711A, 3 H.265.
 media = ["--channel-media", f"1={clip264}", "--channel-media", f"2={clip264_small},{tone}",
@@ -105,17 +111,19 @@ start("device", "--server", server, "--count", 1, "--channels", 2, "--keepalive"
 if play_api:
     start("device", "--server", server, "--count", 1, "--channels", 1, "--keepalive", 2, "--id-base", DEVICE_C,
           "--answer-refuse", 486, "--duration", RUN_S, "--quiet")
+    start("device", "--server", server, "--count", 1, "--channels", 1, "--keepalive", 2, "--id-base", DEVICE_D,
+          "--answer-never", "--duration", RUN_S, "--quiet")
 
 
 def devices_ready():
     status, body = gw.api("GET", "/api/v1/devices")
     devs = {d["id"]: d for d in (body or {}).get("devices", [])}
-    return len(devs) == (4 if play_api else 3) and all(d.get("channel_count") for d in devs.values()) and devs
+    return len(devs) == (5 if play_api else 3) and all(d.get("channel_count") for d in devs.values()) and devs
 
 
 devices = gbtest.wait_until(devices_ready, 20, "every device with its catalog")
 channels = {d: gw.api("GET", f"/api/v1/devices/{d}/channels")[1]["channels"] for d in devices}
-device_a2 = sorted(d for d in devices if d not in (DEVICE_A, DEVICE_B, DEVICE_C))[0]
+device_a2 = sorted(d for d in devices if d not in (DEVICE_A, DEVICE_B, DEVICE_C, DEVICE_D))[0]
 
 # Receivers opened through the API: the Streams page plays them, and they stand in for GB channels while
 # live view (gbsim device answering INVITE with media) is not there yet.
@@ -152,6 +160,7 @@ failures = [{"label": "offline", "deviceId": DEVICE_B, "channelId": channels[DEV
              "waitOffline": 25000}]
 if play_api:
     failures.append({"label": "refused", "deviceId": DEVICE_C, "channelId": channels[DEVICE_C][0]["id"]})
+    failures.append({"label": "timeout", "deviceId": DEVICE_D, "channelId": channels[DEVICE_D][0]["id"]})
 if not live_view:
     failures.append({"label": "gb_click", "deviceId": DEVICE_A, "channelId": a_channels[0]})
 
@@ -208,11 +217,16 @@ with open(config_path, "w") as f:
     json.dump(config, f)
 
 started = time.monotonic()
+# node and the chromium it starts run in their own process group, so a hung run is killed whole.
+driver = subprocess.Popen(["node", DRIVER, config_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=gbtest.SOURCE, start_new_session=True)
 try:
-    run = subprocess.run(["node", DRIVER, config_path], capture_output=True, timeout=170, cwd=gbtest.SOURCE)
-    out, err = run.stdout.decode(errors="replace"), run.stderr.decode(errors="replace")
-except subprocess.TimeoutExpired as e:
-    out, err = (e.stdout or b"").decode(errors="replace"), "driver timed out"
+    out, err = driver.communicate(timeout=170)
+except subprocess.TimeoutExpired:
+    os.killpg(driver.pid, signal.SIGKILL)
+    out, err = driver.communicate()
+    err += b"\ndriver timed out"
+out, err = out.decode(errors="replace"), err.decode(errors="replace")
 print(f"browser driver ran {time.monotonic() - started:.1f} s")
 results = {}
 for line in out.splitlines():
@@ -256,6 +270,7 @@ def check_plays(label, w, size, audio=False):
 
 
 # 1. devices and channels
+check.eq("console opens (title)", result("open").get("title"), "gbgate console")
 r = result("devices")
 hevc_decodable = r.get("hevcDecodable")
 for d in devices:
@@ -265,7 +280,8 @@ for d in devices:
     check.eq(f"device {d}: channel names", [c["name"] for c in seen.get("channels", [])],
              [c["name"] for c in channels[d]])
     check.ok(f"device {d}: manufacturer/model and address shown",
-             "gbsim SIM-NVR" in seen.get("text", "") and devices[d]["address"] in seen.get("text", ""), seen.get("text"))
+             "gbsim SIM-NVR" in seen.get("text", "") and devices[d]["address"] in seen.get("text", ""),
+             seen.get("text"))
 check.ok("device A: online", ((r.get("seen") or {}).get(DEVICE_A) or {}).get("online"))
 
 r = result("tree")
@@ -312,6 +328,10 @@ check.eq("WS-FLV window badge", w.get("badge"), "WS-FLV")
 rows = {row["id"]: row for row in result("streams_page").get("rows", [])}
 want_rows = {s["stream"] for s in sources.values()} | ({f"{DEVICE_A}_{c}" for c in a_channels} if live_view else set())
 check.ok("streams page lists every stream", want_rows <= set(rows), f"(got {sorted(rows)}, want {sorted(want_rows)})")
+if live_view:
+    gb_row = (rows.get(f"{DEVICE_A}_{a_channels[0]}") or {}).get("text", "")
+    check.ok("streams page names a GB session by channel and device",
+             a_names[0] in gb_row and devices[DEVICE_A]["name"] in gb_row, gb_row)
 base = gw.url("").replace("http://", "")
 check.eq("streams page URLs of web_h264", (rows.get("web_h264") or {}).get("urls"),
          [f"http://{base}/live/web_h264.flv", f"ws://{base}/live/web_h264.flv",
@@ -324,13 +344,17 @@ check.eq("stopped stream: gone from the API", gw.api("GET", "/api/v1/streams/web
 # 5. channels that cannot play
 r = result("fail_offline")
 if play_api:
-    check.eq("offline device: message", (r.get("errorCode"), r.get("text")), ("device_offline", "The device is offline."))
+    check.eq("offline device: message", (r.get("errorCode"), r.get("text")),
+             ("device_offline", "The device is offline."))
 else:
     check.ok("offline device channel: a message instead of a player", r.get("state") == "message" and r.get("text"), r)
 if play_api:
     r = result("fail_refused")
     check.eq("refused INVITE: message", (r.get("errorCode"), r.get("text")),
              ("invite_refused", "The device refused the play request (SIP 486)."))
+    r = result("fail_timeout")
+    check.eq("unanswered INVITE: message", (r.get("errorCode"), r.get("text")),
+             ("invite_timeout", "The device did not answer the play request in time."))
 if not live_view:
     r = result("fail_gb_click")
     check.ok("GB channel click: play requested, failure explained (PENDING live view)",

@@ -96,8 +96,8 @@ static void send_final(struct sim_call *c)
 {
     struct sip *sip = sim_device_sip(c->dev);
     if (c->final_code >= 300) {
-        (void)sip_replyf(sip, c->invite, (uint16_t)c->final_code, c->final_code == 486 ? "Busy Here" : "Refused",
-                         "Content-Length: 0\r\n\r\n");
+        (void)sip_replyf(sip, c->invite, (uint16_t)c->final_code,
+                         c->final_code == 486 ? "Busy Here" : "Refused", "Content-Length: 0\r\n\r\n");
         return;
     }
     struct sa laddr;
@@ -194,7 +194,8 @@ static void handle_invite(struct sim_device *dev, const struct sip_msg *msg)
              c->local_port);
     event(c, "invite", extra);
     if (code) {
-        (void)sip_replyf(sip, msg, (uint16_t)code, code == 488 ? "Not Acceptable Here" : "Server Internal Error",
+        (void)sip_replyf(sip, msg, (uint16_t)code,
+                         code == 488 ? "Not Acceptable Here" : "Server Internal Error",
                          "Content-Length: 0\r\n\r\n");
         call_free(c);
         return;

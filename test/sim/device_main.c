@@ -62,17 +62,18 @@ void sim_note_catalog_sent(void)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: gbsim device --server IP:PORT [--transport udp|tcp] [--count M] [--channels C]\n"
-            "       [--per-message K] [--id-base ID] [--server-id ID] [--domain D] [--password P]\n"
-            "       [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]\n"
-            "       [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]\n"
-            "       [--no-unregister] [--threads N] [--quiet]\n"
-            "live view (see docs/GBSIM.md):\n"
-            "       [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]\n"
-            "       [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]\n"
-            "       [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]\n"
-            "       [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]\n");
+    fprintf(
+        stderr,
+        "usage: gbsim device --server IP:PORT [--transport udp|tcp] [--count M] [--channels C]\n"
+        "       [--per-message K] [--id-base ID] [--server-id ID] [--domain D] [--password P]\n"
+        "       [--keepalive S] [--expires S] [--retry S] [--duration S] [--ramp-ms MS] [--local-ip IP]\n"
+        "       [--realm-quirk] [--auth-first] [--utf8-under-gb2312] [--no-xml-decl] [--no-qop]\n"
+        "       [--no-unregister] [--threads N] [--quiet]\n"
+        "live view (see docs/GBSIM.md):\n"
+        "       [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]\n"
+        "       [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]\n"
+        "       [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]\n"
+        "       [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]\n");
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -264,28 +265,29 @@ static void print_summary(const struct sim_stats *st, int registered)
     int failed = sim_opt.count - registered;
     struct device_media_totals mt;
     device_media_get_totals(&mt);
-    printf("{\"mode\":\"device\",\"devices\":%d,\"registered\":%d,\"failed\":%d,\"registers_ok\":%llu,"
-           "\"challenges\":%llu,\"auth_rejected\":%llu,\"register_errors\":%llu,\"unregistered\":%llu,"
-           "\"keepalives_ok\":%llu,\"keepalives_refused\":%llu,\"keepalives_failed\":%llu,"
-           "\"queries\":{\"DeviceInfo\":%llu,\"DeviceStatus\":%llu,\"Catalog\":%llu,\"other\":%llu},"
-           "\"catalog_messages\":%llu,\"catalog_devices\":%d,\"responses_failed\":%llu,"
-           "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu,"
-           "\"invites\":%llu,\"invites_refused\":%llu,\"acks\":%llu,\"byes_received\":%llu,\"byes_sent\":%llu,"
-           "\"cancels\":%llu,\"media\":{\"sessions\":%llu,\"packets\":%llu,\"frames\":%llu,"
-           "\"send_errors\":%llu}}\n",
-           sim_opt.count, registered, failed, (unsigned long long)st->registers_ok,
-           (unsigned long long)st->challenges, (unsigned long long)st->auth_rejected,
-           (unsigned long long)st->register_errors, (unsigned long long)st->unregisters,
-           (unsigned long long)st->keepalives_ok, (unsigned long long)st->keepalives_refused,
-           (unsigned long long)st->keepalives_failed, (unsigned long long)st->q_device_info,
-           (unsigned long long)st->q_device_status, (unsigned long long)st->q_catalog,
-           (unsigned long long)st->q_other, (unsigned long long)st->catalog_messages, st->catalog_devices,
-           (unsigned long long)st->responses_failed, (unsigned long long)st->all_registered_ms,
-           (unsigned long long)st->all_catalogs_ms, (unsigned long long)st->invites,
-           (unsigned long long)st->invites_refused, (unsigned long long)st->acks,
-           (unsigned long long)st->byes_received, (unsigned long long)st->byes_sent,
-           (unsigned long long)st->cancels, (unsigned long long)mt.sessions, (unsigned long long)mt.packets,
-           (unsigned long long)mt.frames, (unsigned long long)mt.send_errors);
+    printf(
+        "{\"mode\":\"device\",\"devices\":%d,\"registered\":%d,\"failed\":%d,\"registers_ok\":%llu,"
+        "\"challenges\":%llu,\"auth_rejected\":%llu,\"register_errors\":%llu,\"unregistered\":%llu,"
+        "\"keepalives_ok\":%llu,\"keepalives_refused\":%llu,\"keepalives_failed\":%llu,"
+        "\"queries\":{\"DeviceInfo\":%llu,\"DeviceStatus\":%llu,\"Catalog\":%llu,\"other\":%llu},"
+        "\"catalog_messages\":%llu,\"catalog_devices\":%d,\"responses_failed\":%llu,"
+        "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu,"
+        "\"invites\":%llu,\"invites_refused\":%llu,\"acks\":%llu,\"byes_received\":%llu,\"byes_sent\":%llu,"
+        "\"cancels\":%llu,\"media\":{\"sessions\":%llu,\"packets\":%llu,\"frames\":%llu,"
+        "\"send_errors\":%llu}}\n",
+        sim_opt.count, registered, failed, (unsigned long long)st->registers_ok,
+        (unsigned long long)st->challenges, (unsigned long long)st->auth_rejected,
+        (unsigned long long)st->register_errors, (unsigned long long)st->unregisters,
+        (unsigned long long)st->keepalives_ok, (unsigned long long)st->keepalives_refused,
+        (unsigned long long)st->keepalives_failed, (unsigned long long)st->q_device_info,
+        (unsigned long long)st->q_device_status, (unsigned long long)st->q_catalog,
+        (unsigned long long)st->q_other, (unsigned long long)st->catalog_messages, st->catalog_devices,
+        (unsigned long long)st->responses_failed, (unsigned long long)st->all_registered_ms,
+        (unsigned long long)st->all_catalogs_ms, (unsigned long long)st->invites,
+        (unsigned long long)st->invites_refused, (unsigned long long)st->acks,
+        (unsigned long long)st->byes_received, (unsigned long long)st->byes_sent,
+        (unsigned long long)st->cancels, (unsigned long long)mt.sessions, (unsigned long long)mt.packets,
+        (unsigned long long)mt.frames, (unsigned long long)mt.send_errors);
     fflush(stdout);
 }
 

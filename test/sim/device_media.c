@@ -144,12 +144,15 @@ static int source_options(struct media_source *src, char *copy, struct sim_optio
             o->audio_path = f;
             o->acodec = c;
         } else {
-            fprintf(stderr, "gbsim device: %s: not a video, audio or PS file this simulator reads (or given twice)\n", f);
+            fprintf(stderr,
+                    "gbsim device: %s: not a video, audio or PS file this simulator reads (or given twice)\n",
+                    f);
             return -EINVAL;
         }
     }
     if (o->ps_path && (o->video_path || o->audio_path)) {
-        fprintf(stderr, "gbsim device: %s: a PS file cannot be combined with elementary streams\n", src->files);
+        fprintf(stderr, "gbsim device: %s: a PS file cannot be combined with elementary streams\n",
+                src->files);
         return -EINVAL;
     }
     return 0;

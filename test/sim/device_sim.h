@@ -30,12 +30,13 @@ struct sim_options {
     /* live view (device_invite.c, device_media.c) */
     int64_t answer_ssrc; /* -1: echo the offer's y=; else answer and send with this SSRC */
     bool answer_no_sdp, answer_bare_lf, answer_provisional, answer_never, quiet_events;
-    int answer_refuse;      /* 0, or the status every INVITE is refused with (486...) */
-    int answer_delay_ms;    /* before the final answer */
-    double bye_after_s;     /* > 0: the device sends BYE this long after the ACK */
-    double keepalive_stop_s; /* > 0: keepalives stop this long after start (the platform sees it go offline) */
-    double media_stop_s;     /* > 0: media stops this long after the ACK, the dialog stays (RTP timeout) */
-    uint64_t start_ms;      /* tmr_jiffies() at start */
+    int answer_refuse;   /* 0, or the status every INVITE is refused with (486...) */
+    int answer_delay_ms; /* before the final answer */
+    double bye_after_s;  /* > 0: the device sends BYE this long after the ACK */
+    double
+        keepalive_stop_s; /* > 0: keepalives stop this long after start (the platform sees it go offline) */
+    double media_stop_s;  /* > 0: media stops this long after the ACK, the dialog stays (RTP timeout) */
+    uint64_t start_ms;    /* tmr_jiffies() at start */
 };
 
 struct sim_stats {

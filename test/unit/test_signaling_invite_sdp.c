@@ -77,7 +77,8 @@ START_TEST(offer_tcp_exact)
     p = play_params(INVITE_TCP_ACTIVE);
     const char *t = offer_text(&p);
     ck_assert_ptr_nonnull(strstr(t, "m=video 30002 TCP/RTP/AVP 96 97 98 99\r\n"));
-    ck_assert_ptr_nonnull(strstr(t, "a=rtpmap:99 H265/90000\r\na=setup:active\r\na=connection:new\r\ny=0200001234\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(t, "a=rtpmap:99 H265/90000\r\na=setup:active\r\na=connection:new\r\ny=0200001234\r\n"));
 }
 END_TEST
 
@@ -100,7 +101,8 @@ START_TEST(offer_playback_download_ipv6)
     p = play_params(INVITE_UDP);
     strcpy(p.media_ip, "fd00::10");
     t = offer_text(&p);
-    ck_assert_ptr_nonnull(strstr(t, "o=34020000001310000001 0 0 IN IP6 fd00::10\r\ns=Play\r\nc=IN IP6 fd00::10\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(t, "o=34020000001310000001 0 0 IN IP6 fd00::10\r\ns=Play\r\nc=IN IP6 fd00::10\r\n"));
 }
 END_TEST
 
@@ -228,8 +230,9 @@ END_TEST
 
 START_TEST(embedded_ipc_ssrc_zero)
 {
-    struct sip_msg *msg = from_dump("sip-samples/fri_embedded_ipc_invite_200ok_sdp.sip.txt",
-                                    "===== DEVICE/PEER 192.168.230.100:5060 -> 0.0.0.0:5060 t=1521194279101", true);
+    struct sip_msg *msg =
+        from_dump("sip-samples/fri_embedded_ipc_invite_200ok_sdp.sip.txt",
+                  "===== DEVICE/PEER 192.168.230.100:5060 -> 0.0.0.0:5060 t=1521194279101", true);
     if (!msg) return;
     struct invite_answer a;
     invite_answer_from_response(msg, &a);
@@ -246,8 +249,9 @@ END_TEST
 
 START_TEST(rejected_488_and_provisionals)
 {
-    struct sip_msg *msg = from_dump("sip-samples/fri_invite_rejected_488.sip.txt",
-                                    "===== DEVICE/PEER 192.168.230.100:5060 -> 0.0.0.0:5060 t=1521189212742", true);
+    struct sip_msg *msg =
+        from_dump("sip-samples/fri_invite_rejected_488.sip.txt",
+                  "===== DEVICE/PEER 192.168.230.100:5060 -> 0.0.0.0:5060 t=1521189212742", true);
     if (!msg) return;
     struct invite_answer a;
     invite_answer_from_response(msg, &a);
@@ -361,7 +365,8 @@ START_TEST(bad_fields_are_skipped)
     ck_assert_uint_eq(a.ssrc, 0);
     a = parse("m=video 99999 RTP/AVP 96\r\n");
     ck_assert_int_eq(a.remote_port, 0);
-    a = parse("m=video abc RTP/AVP 96\r\nc=IN IP4 cam.example\r\nc=XX IP4 10.0.0.9\r\ny=12345678901\r\ny=abc\r\n");
+    a = parse(
+        "m=video abc RTP/AVP 96\r\nc=IN IP4 cam.example\r\nc=XX IP4 10.0.0.9\r\ny=12345678901\r\ny=abc\r\n");
     ck_assert_int_eq(a.remote_port, 0);
     ck_assert_str_eq(a.remote_ip, "");
     ck_assert(!a.has_ssrc);

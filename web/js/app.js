@@ -22,7 +22,7 @@ const devices = new DeviceList($('device-list'), $('device-count'), $('device-se
 const streams = new StreamsPage($('stream-table'), $('stream-count'), (source) => {
   location.hash = '#live';
   grid.playStream(source);
-});
+}, (streamId) => devices.namesFor(streamId));
 
 function showPage() {
   const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'live';

@@ -85,6 +85,18 @@ export class DeviceList {
     this.render();
   }
 
+  /** Names for a GB28181 stream ID "{device}_{channel}" from what the sidebar knows (the channel list is
+   * fetched when missing; the next call has it), or null for other streams. */
+  namesFor(streamId) {
+    const match = /^([A-Za-z0-9]{1,32})_([A-Za-z0-9]{1,32})$/.exec(streamId);
+    const device = match && this.devices.find((d) => d.id === match[1]);
+    if (!device) return null;
+    const entry = this.channels.get(device.id);
+    if (!entry) this._fetchChannels(device.id, `${device.catalog_at}|${device.channel_count}`);
+    const channel = entry && entry.list.find((c) => c.id === match[2]);
+    return { device: device.name || device.device_name || device.id, channel: (channel && channel.name) || match[2] };
+  }
+
   _deviceMatches(device) {
     const q = this.query;
     return [device.id, device.name, device.device_name].some((v) => v && v.toLowerCase().includes(q));

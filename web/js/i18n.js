@@ -15,7 +15,6 @@ const STRINGS = {
     'common.cancel': 'Cancel',
     'common.delete': 'Delete',
     'common.stop': 'Stop',
-    'common.none': '—',
 
     'token.button': 'API token',
     'token.title': 'API token',
@@ -83,6 +82,9 @@ const STRINGS = {
     'err.device_not_found': 'The gateway does not know this device.',
     'err.channel_not_found': 'The gateway does not know this channel (refresh the catalog).',
     'err.stream_not_found': 'The stream does not exist (any more).',
+    'err.invite_failed': 'The play request could not be sent to the device ({msg}).',
+    'err.no_ports': 'The gateway has no free media port (media.rtp_port_range).',
+    'err.media_unavailable': 'The gateway could not open a media receiver ({msg}).',
     'err.network': 'Cannot reach the gateway.',
     'err.timeout': 'The gateway did not answer in time.',
     'err.unauthorized': 'The API token is missing or wrong.',
@@ -133,7 +135,6 @@ const STRINGS = {
     'common.cancel': '取消',
     'common.delete': '删除',
     'common.stop': '停止',
-    'common.none': '—',
 
     'token.button': 'API 令牌',
     'token.title': 'API 令牌',
@@ -199,6 +200,9 @@ const STRINGS = {
     'err.device_not_found': '网关中没有这台设备。',
     'err.channel_not_found': '网关中没有这个通道（请刷新目录）。',
     'err.stream_not_found': '该流不存在或已关闭。',
+    'err.invite_failed': '无法向设备发送点播请求（{msg}）。',
+    'err.no_ports': '网关没有空闲的媒体端口（media.rtp_port_range）。',
+    'err.media_unavailable': '网关无法打开媒体接收（{msg}）。',
     'err.network': '无法连接网关。',
     'err.timeout': '网关响应超时。',
     'err.unauthorized': 'API 令牌缺失或错误。',
@@ -312,6 +316,6 @@ export function describeError(error) {
     return error.sipStatus ? t('err.invite_refused', { sip: error.sipStatus }) : t('err.invite_refused_nosip');
   }
   if (code === 'unauthorized' || code === 'forbidden') return t('err.unauthorized');
-  if (code && STRINGS.en['err.' + code]) return t('err.' + code);
+  if (code && STRINGS.en['err.' + code]) return t('err.' + code, { msg: error.message });
   return t('err.generic', { msg: (error && error.message) || String(error) });
 }

@@ -171,14 +171,14 @@ export class PlayerWindow {
       this._showHevc();
       return;
     }
-    this._startPlayer(streamId, stats, generation);
+    this._startPlayer(streamId, generation);
   }
 
   _hevcBlocked(stats) {
     return Boolean(stats && stats.video && stats.video.codec === 'h265' && !hevcDecodable());
   }
 
-  _startPlayer(streamId, stats, generation) {
+  _startPlayer(streamId, generation) {
     const mpegts = window.mpegts;
     if (!mpegts || !mpegts.getFeatureList().mseLivePlayback) {
       this._showMessage('nomse', () => t('play.noMse'), null, false);

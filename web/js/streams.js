@@ -13,11 +13,12 @@ import {
 const POLL_MS = 2000;
 
 export class StreamsPage {
-  constructor(table, countEl, onPlay) {
+  constructor(table, countEl, onPlay, namesFor) {
     this.table = table;
     this.body = table.querySelector('tbody');
     this.countEl = countEl;
     this.onPlay = onPlay;
+    this.namesFor = namesFor; // stream ID -> {device, channel} names of a GB28181 session, or null
     this.rows = new Map(); // id -> {tr, cells: {...}, urlsKey}
     this.streams = [];
     this.error = null;
@@ -93,7 +94,10 @@ export class StreamsPage {
     };
     cells.actions.append(
       h('button', { class: 'btn', type: 'button', dataset: { action: 'play' },
-        onclick: () => this.onPlay({ streamId: s.id, name: s.id }) }, icon('play'), h('span', {}, t('streams.play'))),
+        onclick: () => {
+          const names = this.namesFor(s.id);
+          this.onPlay({ streamId: s.id, name: names ? names.channel : s.id });
+        } }, icon('play'), h('span', {}, t('streams.play'))),
       h('button', { class: 'btn danger', type: 'button', dataset: { action: 'stop' },
         onclick: () => this._stop(s.id) }, icon('stop'), h('span', {}, t('streams.stop'))));
     const tr = h('tr', { dataset: { stream: s.id } }, ...Object.values(cells));
@@ -104,8 +108,11 @@ export class StreamsPage {
     const { cells } = row;
     const sourceLabel = s.source === 'api' ? t('streams.source.api') : s.source ? t('streams.source.gb') : '';
     const where = `${s.transport || ''}${s.port ? ' :' + s.port : ''}${s.shared_port ? ' (shared)' : ''}`;
+    const names = s.source === 'api' ? null : this.namesFor(s.id);
     setChildren(cells.stream,
-      h('div', { class: 'stream-id mono' }, s.id),
+      names ? h('div', { class: 'stream-name' }, names.channel, h('span', { class: 'muted' }, ` · ${names.device}`))
+        : null,
+      h('div', { class: 'stream-id mono' + (names ? ' small muted' : '') }, s.id),
       h('div', { class: 'small' },
         sourceLabel ? h('span', { class: 'tag', title: s.source }, sourceLabel) : null,
         h('span', { class: 'muted' }, ` ${where}`)),

@@ -27,7 +27,9 @@ const watchdog = setTimeout(() => {
   process.exit(3);
 }, config.budgetMs);
 
+// A fresh profile per run, removed however the driver ends (chromium itself exits with its control pipe).
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gbgate-web-'));
+process.on('exit', () => fs.rmSync(userDataDir, { recursive: true, force: true }));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: config.chromium,
   headless: true,
@@ -119,7 +121,10 @@ async function clickTarget(target) {
 }
 
 // ---- 1. devices and channels ----
-await page.goto(config.base + '/');
+await step('open', async () => {
+  await page.goto(config.base + '/');
+  return { title: await page.title() };
+});
 await step('devices', async () => {
   for (const d of config.devices) await page.locator(`.device[data-device-id="${d.id}"]`).waitFor({ timeout: 15000 });
   const seen = {};
@@ -136,7 +141,8 @@ await step('devices', async () => {
   }
   const count = await page.locator('#device-count').innerText();
   await shot('01-devices');
-  return { seen, count, hevcDecodable: await page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"')) };
+  const hevcDecodable = await page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"'));
+  return { seen, count, hevcDecodable };
 });
 
 // ---- 1b. the channel tree builder on a catalog with groups, path ParentIDs, a cycle and a self-parent ----
@@ -249,7 +255,8 @@ if ((config.failures || []).length) {
 for (const failing of config.failures || []) {
   await step(`fail_${failing.label}`, async () => {
     if (failing.waitOffline) {
-      await page.locator(`.device.offline[data-device-id="${failing.deviceId}"]`).waitFor({ timeout: failing.waitOffline });
+      await page.locator(`.device.offline[data-device-id="${failing.deviceId}"]`)
+        .waitFor({ timeout: failing.waitOffline });
     }
     const index = await clickTarget({ kind: 'channel', ...failing });
     await page.waitForFunction((i) => window.gbConsole.grid.windows[i].el.dataset.state === 'message', index,
@@ -274,8 +281,10 @@ if (config.deleteDevice) {
     await page.click(`.device[data-device-id="${config.deleteDevice}"] [data-action=delete]`);
     const dialogText = await page.locator('#confirm-dialog .dialog-text').innerText();
     await page.click('#confirm-dialog [data-role=ok]');
-    await page.locator(`.device[data-device-id="${config.deleteDevice}"]`).waitFor({ state: 'detached', timeout: 8000 });
-    return { dialogText, remaining: await page.locator('.device').evaluateAll((d) => d.map((e) => e.dataset.deviceId)) };
+    await page.locator(`.device[data-device-id="${config.deleteDevice}"]`)
+      .waitFor({ state: 'detached', timeout: 8000 });
+    const remaining = await page.locator('.device').evaluateAll((d) => d.map((e) => e.dataset.deviceId));
+    return { dialogText, remaining };
   });
 }
 
@@ -321,8 +330,9 @@ if (config.remote) {
   });
 }
 
-emit('page_errors', { ok: pageErrors.length === 0, errors: pageErrors.slice(0, 20), console: consoleErrors.slice(0, 20) });
+emit('page_errors', {
+  ok: pageErrors.length === 0, errors: pageErrors.slice(0, 20), console: consoleErrors.slice(0, 20),
+});
 await context.close();
-fs.rmSync(userDataDir, { recursive: true, force: true });
 clearTimeout(watchdog);
 emit('done', { ok: true });
