@@ -412,16 +412,20 @@ static void dump_on_worker(void *arg)
     } else if (j->stop) {
         bool active = stream_dump_active(s);
         stream_dump_stop(s, "stopped through the API");
-        if (active) api_reply_empty(j->req, 204);
-        else api_reply_error(j->req, 404, "no_dump", "no dump is running on '%s'", j->id);
+        if (active)
+            api_reply_empty(j->req, 204);
+        else
+            api_reply_error(j->req, 404, "no_dump", "no dump is running on '%s'", j->id);
     } else {
         int rc = stream_dump_start(s, j->path, j->max_bytes, j->seconds);
-        if (rc == EBUSY) api_reply_error(j->req, 409, "dump_running", "a dump of '%s' is already running", j->id);
-        else if (rc) api_reply_error(j->req, 503, "no_memory", "cannot reserve %zu bytes", j->max_bytes);
+        if (rc == EBUSY)
+            api_reply_error(j->req, 409, "dump_running", "a dump of '%s' is already running", j->id);
+        else if (rc)
+            api_reply_error(j->req, 503, "no_memory", "cannot reserve %zu bytes", j->max_bytes);
         else
             api_reply_json(j->req, 202,
-                           json_pack("{s:s,s:s,s:i,s:I}", "stream", j->id, "path", j->path, "seconds", j->seconds,
-                                     "max_bytes", (json_int_t)j->max_bytes));
+                           json_pack("{s:s,s:s,s:i,s:I}", "stream", j->id, "path", j->path, "seconds",
+                                     j->seconds, "max_bytes", (json_int_t)j->max_bytes));
     }
     free(j);
 }
@@ -450,7 +454,8 @@ static void dump_request(struct api_request *req, bool stop)
             return;
         }
         json_t *sec = json_object_get(body, "seconds"), *mb = json_object_get(body, "max_mb");
-        if ((sec && (!json_is_integer(sec) || json_integer_value(sec) < 1 || json_integer_value(sec) > 600)) ||
+        if ((sec &&
+             (!json_is_integer(sec) || json_integer_value(sec) < 1 || json_integer_value(sec) > 600)) ||
             (mb && (!json_is_integer(mb) || json_integer_value(mb) < 1 || json_integer_value(mb) > 256))) {
             json_decref(body);
             free(j);
@@ -465,8 +470,10 @@ static void dump_request(struct api_request *req, bool stop)
     char dir[CFG_STR_MAX], when[40];
     snprintf(dir, sizeof dir, "%s", app_config()->storage.path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
     clock_format_utc(clock_wall_ms(), when, sizeof when);
     for (char *c = when; *c; c++)
         if (*c == ':') *c = '-';

@@ -1,10 +1,10 @@
 /*
  * gbuf pools: one free list per size class per thread. A stream's frames are roughly the same size from one
  * GOP to the next, so after the first seconds every frame buffer comes from the pool and the data path
- * allocates nothing. Classes are quarter octaves (256, 320, 384, 448, 512, 640, ...) rather than powers of two:
- * the GOP cache holds these buffers, so their slack is memory per stream (at most 25% instead of 100%). Each
- * class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog released at once) does not pin
- * memory forever.
+ * allocates nothing. Classes are quarter octaves (256, 320, 384, 448, 512, 640, ...) rather than powers of
+ * two: the GOP cache holds these buffers, so their slack is memory per stream (at most 25% instead of 100%).
+ * Each class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog released at once) does not
+ * pin memory forever.
  */
 #include "common/buf.h"
 
@@ -74,8 +74,7 @@ struct gbuf *gbuf_alloc(size_t cap)
     }
     atomic_init(&b->refs, 1);
     b->size_class = cls >= 0 ? (uint8_t)cls : NOT_POOLED;
-    b->cap =
-        cls >= 0 ? (uint32_t)(class_size(cls) - sizeof(struct gbuf)) : (uint32_t)cap;
+    b->cap = cls >= 0 ? (uint32_t)(class_size(cls) - sizeof(struct gbuf)) : (uint32_t)cap;
     return b;
 }
 

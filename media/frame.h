@@ -26,12 +26,12 @@
 #define FRAME_TAILROOM 8  /* >= FLV PreviousTagSize (4) */
 
 struct media_frame {
-    struct gbuf *buf;   /* owned reference */
-    uint32_t off, len;  /* payload position within buf->data */
+    struct gbuf *buf;  /* owned reference */
+    uint32_t off, len; /* payload position within buf->data */
     enum codec_id codec;
-    int64_t pts, dts;   /* 90 kHz, unwrapped (monotonic across the 33-bit wrap), not rebased */
-    bool key;           /* video: IDR/IRAP access unit; audio: always true */
-    bool has_params;    /* video: SPS (and PPS/VPS) present in this access unit */
+    int64_t pts, dts; /* 90 kHz, unwrapped (monotonic across the 33-bit wrap), not rebased */
+    bool key;         /* video: IDR/IRAP access unit; audio: always true */
+    bool has_params;  /* video: SPS (and PPS/VPS) present in this access unit */
 };
 
 /* What is known about one elementary stream; sent again whenever it changes (new SPS, new sample rate). */

@@ -19,7 +19,14 @@ static inline uint8_t h265_nal_type(uint8_t b0)
 {
     return (b0 >> 1) & 0x3f;
 }
-enum { H264_NAL_SLICE = 1, H264_NAL_IDR = 5, H264_NAL_SEI = 6, H264_NAL_SPS = 7, H264_NAL_PPS = 8, H264_NAL_AUD = 9 };
+enum {
+    H264_NAL_SLICE = 1,
+    H264_NAL_IDR = 5,
+    H264_NAL_SEI = 6,
+    H264_NAL_SPS = 7,
+    H264_NAL_PPS = 8,
+    H264_NAL_AUD = 9
+};
 enum {
     H265_NAL_IRAP_FIRST = 16, /* BLA_W_LP */
     H265_NAL_IRAP_LAST = 23,  /* RSV_IRAP_VCL23 */

@@ -5,8 +5,8 @@
  * Leniency (../shared/GB28181.md section 6): resyncs on 00 00 01 BA after garbage or a stream that starts
  * mid-PES; ignores PSM CRC errors and survives wrong elementary_stream_map_length /
  * elementary_stream_info_length; PES length 0 (unbounded video); frames split over several PES; vendor
- * descriptors; private stream 1 (0xBD) and padding skipped; no PSM at all (codec guessed from the PES payload:
- * Annex-B NAL types for video, ADTS sync for audio).
+ * descriptors; private stream 1 (0xBD) and padding skipped; no PSM at all (codec guessed from the PES
+ * payload: Annex-B NAL types for video, ADTS sync for audio).
  *
  * A video frame is complete when (a) a PES with a different PTS starts, (b) the caller signals a frame end
  * (RTP marker) and the stream has shown that its markers coincide with frame ends, or (c) flush.
@@ -31,14 +31,14 @@ struct ps_demux_callbacks {
 
 struct ps_demux_stats {
     uint64_t bytes_in;
-    uint64_t packs;           /* pack headers seen */
-    uint64_t psm;             /* program stream maps parsed */
-    uint64_t pes;             /* PES packets parsed */
+    uint64_t packs; /* pack headers seen */
+    uint64_t psm;   /* program stream maps parsed */
+    uint64_t pes;   /* PES packets parsed */
     uint64_t video_frames, audio_frames;
-    uint64_t resyncs;         /* times the parser had to search for a start code */
-    uint64_t bytes_skipped;   /* garbage and skipped streams */
-    uint64_t frames_dropped;  /* oversize, corrupt, or discarded after loss */
-    uint64_t psm_errors;      /* malformed PSMs tolerated */
+    uint64_t resyncs;        /* times the parser had to search for a start code */
+    uint64_t bytes_skipped;  /* garbage and skipped streams */
+    uint64_t frames_dropped; /* oversize, corrupt, or discarded after loss */
+    uint64_t psm_errors;     /* malformed PSMs tolerated */
 };
 
 /* max_frame: the largest access unit accepted (bytes); larger ones are dropped and counted. */

@@ -56,7 +56,6 @@ struct rtp_reorder {
     struct rtp_reorder_stats st;
 };
 
-
 struct rtp_reorder *rtp_reorder_create(const struct rtp_reorder_config *cfg, rtp_reorder_deliver_fn deliver,
                                        void *arg)
 {

@@ -93,8 +93,8 @@ static bool decide_payload(struct stream *s, const struct rtp_packet *pkt)
     if (s->kind == PAYLOAD_UNKNOWN) {
         if (payload_sniffer_exhausted(&s->sniffer)) {
             s->st.unsupported = "payload is not MPEG-PS, H.264, H.265 or MPEG-TS";
-            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id, pkt->payload_type,
-                     s->st.unsupported);
+            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id,
+                     pkt->payload_type, s->st.unsupported);
         }
         return false;
     }
@@ -104,7 +104,8 @@ static bool decide_payload(struct stream *s, const struct rtp_packet *pkt)
     else if (s->kind == PAYLOAD_TS)
         s->ts = ts_demux_create(&demux_cb, s, max_frame);
     s->st.payload = payload_kind_name(s->kind);
-    if (s->kind != PAYLOAD_PS) log_info(MODULE, "[%s] payload is %s (PT %u)", s->e.id, s->st.payload, pkt->payload_type);
+    if (s->kind != PAYLOAD_PS)
+        log_info(MODULE, "[%s] payload is %s (PT %u)", s->e.id, s->st.payload, pkt->payload_type);
     return true;
 }
 
@@ -162,17 +163,22 @@ static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lo
     struct stream *s = arg;
     if (s->kind == PAYLOAD_UNKNOWN) {
         if (!decide_payload(s, pkt)) {
-            if (s->st.unsupported) free_sniff_held(s);
-            else hold_for_sniffing(s, pkt);
+            if (s->st.unsupported)
+                free_sniff_held(s);
+            else
+                hold_for_sniffing(s, pkt);
             s->st.bad_packets += s->st.unsupported ? 1 : 0;
             return;
         }
         replay_sniff_held(s); /* earlier packets first, then this one */
     }
     if (lost_before) {
-        if (s->h26x) rtp_h26x_mark_loss(s->h26x);
-        else if (s->ts) ts_demux_mark_loss(s->ts);
-        else ps_demux_mark_loss(s->demux);
+        if (s->h26x)
+            rtp_h26x_mark_loss(s->h26x);
+        else if (s->ts)
+            ts_demux_mark_loss(s->ts);
+        else
+            ps_demux_mark_loss(s->demux);
         if (worker_config()->stream.drop_until_keyframe) s->drop_video_until_key = true;
     }
     if (s->h26x) {
@@ -188,8 +194,8 @@ static void on_rtp_in_order(void *arg, const struct rtp_packet *pkt, uint32_t lo
         /* Several kilobytes without a single pack or PES: this is no PS (e.g. a vendor's private payload). */
         if (ds->packs == 0 && ds->pes == 0 && ds->bytes_skipped > 64 * 1024) {
             s->st.unsupported = "payload is not MPEG-PS";
-            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id, pkt->payload_type,
-                     s->st.unsupported);
+            log_warn(MODULE, "[%s] payload type %u: %s; ignoring this stream's media", s->e.id,
+                     pkt->payload_type, s->st.unsupported);
         }
     }
 }
@@ -230,7 +236,8 @@ void stream_input_rtp(struct stream *s, const uint8_t *p, size_t len, uint64_t n
         bool expected = (s->e.ssrc && pkt.ssrc == s->e.ssrc) || payload_looks_like_media(&pkt);
         bool in_sequence = pkt.ssrc == s->candidate_ssrc && (uint16_t)(pkt.seq - s->candidate_seq) == 1;
         if (!expected && !in_sequence) {
-            /* keep the candidate's packet: when the next one confirms it, it is not lost (it is often the SPS) */
+            /* keep the candidate's packet: when the next one confirms it, it is not lost (it is often the
+             * SPS) */
             if (s->probation_pkt) s->st.bad_packets++;
             uint8_t *copy = realloc(s->probation_pkt, len);
             if (copy) {

@@ -36,8 +36,11 @@ static void *write_file(void *arg)
         off += (size_t)n;
     }
     if (fd >= 0) close(fd);
-    if (off == d->len) log_info(MODULE, "wrote %s: %llu packets, %zu bytes", d->path, (unsigned long long)d->packets, d->len);
-    else log_warn(MODULE, "could not write %s: %s", d->path, strerror(errno));
+    if (off == d->len)
+        log_info(MODULE, "wrote %s: %llu packets, %zu bytes", d->path, (unsigned long long)d->packets,
+                 d->len);
+    else
+        log_warn(MODULE, "could not write %s: %s", d->path, strerror(errno));
     free(d->buf);
     free(d);
     return NULL;
@@ -71,7 +74,8 @@ int stream_dump_start(struct stream *s, const char *path, size_t max_bytes, int 
     d->until_ms = clock_mono_ms() + (uint64_t)seconds * 1000;
     snprintf(d->path, sizeof d->path, "%s", path);
     s->dump = d;
-    log_info(MODULE, "[%s] dumping raw RTP to %s (at most %zu bytes, %d s)", s->e.id, path, max_bytes, seconds);
+    log_info(MODULE, "[%s] dumping raw RTP to %s (at most %zu bytes, %d s)", s->e.id, path, max_bytes,
+             seconds);
     return 0;
 }
 

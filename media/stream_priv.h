@@ -36,12 +36,12 @@ struct stream {
     bool closing;
 
     struct rtp_reorder *reorder;
-    struct ps_demux *demux;    /* PS (the GB28181 norm), created with the stream */
+    struct ps_demux *demux; /* PS (the GB28181 norm), created with the stream */
     struct payload_sniffer sniffer;
-    enum payload_kind kind;    /* decided from the first packets; PAYLOAD_UNKNOWN until then */
-    struct rtp_h26x *h26x;     /* raw H.264/H.265 (RFC 6184/7798), created when sniffed */
-    struct ts_demux *ts;       /* MPEG-TS over RTP, created when sniffed */
-    uint8_t **sniff_held;  /* packets seen while the payload kind was undecided, replayed once it is */
+    enum payload_kind kind; /* decided from the first packets; PAYLOAD_UNKNOWN until then */
+    struct rtp_h26x *h26x;  /* raw H.264/H.265 (RFC 6184/7798), created when sniffed */
+    struct ts_demux *ts;    /* MPEG-TS over RTP, created when sniffed */
+    uint8_t **sniff_held;   /* packets seen while the payload kind was undecided, replayed once it is */
     size_t *sniff_held_len;
     unsigned sniff_held_n;
     bool got_packet;
@@ -49,7 +49,7 @@ struct stream {
     uint32_t candidate_ssrc; /* another SSRC that may be a restarted sender */
     uint32_t candidate_run;  /* its packets seen in a row */
     uint16_t candidate_seq;  /* before the first lock: the candidate's last sequence number */
-    uint8_t *probation_pkt; /* before the first lock: the candidate's packet, delivered once confirmed */
+    uint8_t *probation_pkt;  /* before the first lock: the candidate's packet, delivered once confirmed */
     size_t probation_len;
     uint64_t locked_ssrc_seen_ms;
     bool drop_video_until_key;

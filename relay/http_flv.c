@@ -236,9 +236,10 @@ static void ready_on_worker(void *arg)
         if (m->ok) {
             http_flv_serve(p->c, p->id, p->ws);
         } else {
-            const char *code = m->status == 404 ? "not_found" : m->status == 409 ? "device_offline"
-                               : m->status == 504                  ? "timeout"
-                                                                   : "play_failed";
+            const char *code = m->status == 404   ? "not_found"
+                               : m->status == 409 ? "device_offline"
+                               : m->status == 504 ? "timeout"
+                                                  : "play_failed";
             http_respond_error(p->c, m->status, code, m->reason);
         }
         free(p);

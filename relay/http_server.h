@@ -26,7 +26,8 @@ void http_set_metrics_hook(void (*fn)(struct sbuf *out));
  * start on demand (it then arranges that, e.g. by posting to the control thread): the request is parked until
  * http_stream_ready(id, ...) or stream.first_frame_timeout_s. False: 404 at once. Used for GB live view. */
 void http_set_stream_miss_hook(bool (*fn)(const char *id));
-/* The on-demand stream `id` is playing (ok) or failed (status + reason for the waiting viewers). Any thread. */
+/* The on-demand stream `id` is playing (ok) or failed (status + reason for the waiting viewers). Any thread.
+ */
 void http_stream_ready(const char *id, bool ok, int status, const char *reason);
 
 #endif

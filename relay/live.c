@@ -33,7 +33,7 @@ struct live {
     int nviewers;
     uint64_t viewers_total, viewer_bytes_closed, tags_unsupported;
     bool closed;
-    bool started; /* the first keyframe (or audio-only frame) went out */
+    bool started;                        /* the first keyframe (or audio-only frame) went out */
     struct audio_transcoder *transcoder; /* G.711 -> AAC for browsers, once per stream */
     bool transcode_failed;
 };

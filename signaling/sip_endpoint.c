@@ -209,8 +209,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     return true;
 }
 
-/* Responses no client transaction took (libre ends an INVITE transaction at its 2xx; a retransmitted 2xx comes
- * here and is ACKed again by invite.c). */
+/* Responses no client transaction took (libre ends an INVITE transaction at its 2xx; a retransmitted 2xx
+ * comes here and is ACKed again by invite.c). */
 static bool response_handler(const struct sip_msg *msg, void *arg)
 {
     (void)arg;

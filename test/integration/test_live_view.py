@@ -41,7 +41,7 @@ def main():
             c.ok(f"{transport}: one INVITE with the offered transport", len(inv) == i + 1 and
                  inv[-1]["transport"] == transport and inv[-1]["channel"] == gblive.channel_id(dev.id, 1), inv)
             c.ok(f"{transport}: the device got the ACK", len(dev.events("ack")) == i + 1)
-            c.ok(f"{transport}: started on demand in under 5 s", left - t0 < 5 + 2 + 3, left - t0)
+            c.ok(f"{transport}: on-demand start + 2 s of frames within 10 s", left - t0 < 10, left - t0)
             dev.wait_event("bye-received", i + 1, timeout=IDLE_S + 10)
             bye_after = time.monotonic() - left
             c.ok(f"{transport}: BYE about stream.idle_close_s after the viewer left",

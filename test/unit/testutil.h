@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 /* Full path of a file under ../shared (e.g. "samples/hik_704x576_h264.ps") or NULL, after printing
- * "SKIP: ... (../shared not present)", when it does not exist. The string is static (one per call site use). */
+ * "SKIP: ... (../shared not present)", when it does not exist. The string is static (one per call site use).
+ */
 const char *test_shared_path(const char *relative);
 /* Whole file into a malloc'd buffer (NULL on error); *len set. */
 uint8_t *test_read_file(const char *path, size_t *len);
