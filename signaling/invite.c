@@ -407,6 +407,9 @@ void invite_close(void)
 
 bool invite_handle_request(struct sip_endpoint *ep, const struct sip_msg *msg)
 {
+    /* the bulk of the traffic (registrations, keepalives, query answers) is never in a dialog */
+    if (!pl_isset(&msg->to.tag) || !pl_strcmp(&msg->met, "REGISTER") || !pl_strcmp(&msg->met, "MESSAGE"))
+        return false;
     struct invite_session *s = NULL;
     for (struct le *le = sessions.head; le && !s; le = le->next)
         if (dialog_matches(le->data, msg)) s = le->data;

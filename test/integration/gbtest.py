@@ -216,11 +216,12 @@ def make_clip(codec="h264", size="640x360", fps=25, seconds=6, gop=25, bitrate="
     enc = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0"] \
         if codec == "h264" else \
         ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:log-level=error"]
-    tmp = path + ".tmp"
+    # tests run in parallel (ctest -j): each process writes its own temp file, the rename is atomic
+    tmp = f"{path}.{os.getpid()}.tmp"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
                     "-t", str(seconds), "-pix_fmt", "yuv420p", *enc, "-b:v", bitrate, "-f", ext if ext == "h264" else "hevc", tmp],
                    check=True)
-    os.rename(tmp, path)
+    os.replace(tmp, path)
     return path
 
 
@@ -228,8 +229,10 @@ def make_g711(seconds=6, law="alaw"):
     os.makedirs(CLIPS, exist_ok=True)
     path = os.path.join(CLIPS, f"tone_{seconds}.{'g711a' if law == 'alaw' else 'g711u'}")
     if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000",
-                        "-t", str(seconds), "-ac", "1", "-f", law, path], check=True)
+                        "-t", str(seconds), "-ac", "1", "-f", law, tmp], check=True)
+        os.replace(tmp, path)
     return path
 
 

@@ -26,8 +26,9 @@ def make_aac(seconds=6):
     path = os.path.join(gbtest.CLIPS, f"sine_44k_{seconds}.aac")
     if not os.path.exists(path):
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-                        "-t", str(seconds), "-c:a", "aac", "-f", "adts", path + ".tmp"], check=True, timeout=60)
-        os.rename(path + ".tmp", path)
+                        "-t", str(seconds), "-c:a", "aac", "-f", "adts", f"{path}.{os.getpid()}.tmp"],
+                       check=True, timeout=60)
+        os.replace(f"{path}.{os.getpid()}.tmp", path)
     return path
 
 

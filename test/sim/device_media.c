@@ -31,7 +31,6 @@
 
 #define MAX_SOURCES     64
 #define SOURCE_TEXT_MAX 1024
-#define ACCEPT_POLL_MS  10
 #define MAX_CATCH_UP    250 /* frames sent in one go when the loop fell behind (then it skips ahead) */
 
 struct media_source {
@@ -251,18 +250,24 @@ static void send_frame(struct device_media *m)
     }
 }
 
+static void tick(void *arg);
+
+/* TCP_LISTEN: the platform connected (libre fd event on the listening socket); sending starts at once. */
+static void on_listen_readable(int flags, void *arg)
+{
+    struct device_media *m = arg;
+    struct sim_listener l = {.fd = m->listen_fd, .stream_count = 1};
+    if (m->sock.fd >= 0 || sim_listener_accept(&l, &m->sock) != 0) return;
+    fd_close(m->listen_fd);
+    fprintf(stderr, "gbsim: event=media-connected %s\n", m->label);
+    m->start_ns = mono_ns();
+    tmr_start(&m->tmr, 0, tick, m);
+}
+
 static void tick(void *arg)
 {
     struct device_media *m = arg;
-    if (m->listen_fd >= 0 && m->sock.fd < 0) {
-        struct sim_listener l = {.fd = m->listen_fd, .stream_count = 1};
-        if (sim_listener_accept(&l, &m->sock) != 0) {
-            tmr_start(&m->tmr, ACCEPT_POLL_MS, tick, m);
-            return;
-        }
-        fprintf(stderr, "gbsim: event=media-connected %s\n", m->label);
-        m->start_ns = mono_ns();
-    }
+    if (m->sock.fd < 0) return; /* TCP_LISTEN: not connected yet */
     if (m->sock.dead) {
         if (!m->dead_reported) fprintf(stderr, "gbsim: event=media-closed-by-peer %s\n", m->label);
         m->dead_reported = true;
@@ -355,7 +360,10 @@ void device_media_go(struct device_media *m)
     if (m->started) return;
     m->started = true;
     m->start_ns = mono_ns();
-    tmr_start(&m->tmr, 0, tick, m);
+    if (m->listen_fd >= 0 && m->sock.fd < 0) /* wait for the platform's connection */
+        fd_listen(m->listen_fd, FD_READ, on_listen_readable, m);
+    else
+        tmr_start(&m->tmr, 0, tick, m);
 }
 
 void device_media_counts(const struct device_media *m, struct device_media_totals *out)
@@ -369,7 +377,10 @@ void device_media_stop(struct device_media *m)
     if (!m) return;
     tmr_cancel(&m->tmr);
     sim_sock_close(&m->sock);
-    if (m->listen_fd >= 0) close(m->listen_fd);
+    if (m->listen_fd >= 0) {
+        fd_close(m->listen_fd);
+        close(m->listen_fd);
+    }
     pthread_mutex_lock(&totals_lock);
     totals.packets += m->counts.packets;
     totals.bytes += m->counts.bytes;
