@@ -233,6 +233,9 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
     json_object_set_new(o, "audio_frames", json_integer((json_int_t)st->frames_audio));
     json_object_set_new(o, "payload_type", json_integer(st->payload_type));
     json_object_set_new(o, "payload", st->payload ? json_string(st->payload) : json_null());
+    /* GB live view: an on-demand session is "starting" until its first keyframe, then "playing" */
+    json_object_set_new(o, "on_demand", json_boolean(e->on_demand));
+    json_object_set_new(o, "state", json_string(!e->on_demand || e->ready ? "playing" : "starting"));
     json_object_set_new(o, "rtcp",
                         json_pack("{s:I,s:I}", "sr_received", (json_int_t)st->rtcp_sr_received, "rr_sent",
                                   (json_int_t)st->rtcp_rr_sent));
