@@ -1,6 +1,6 @@
 /*
- * Media sessions with devices (GB28181.md section 4): INVITE a channel, follow the answer, ACK, BYE. The SDP is
- * built and parsed as text (libre's SDP cannot carry y=/f= and always writes s=-). Requests go to the
+ * Media sessions with devices (GB28181.md section 4): INVITE a channel, follow the answer, ACK, BYE. The SDP
+ * is built and parsed as text (libre's SDP cannot carry y=/f= and always writes s=-). Requests go to the
  * registered source address of the device (not its Contact), over its TCP connection when it registered over
  * TCP, so NATed devices work. Control thread only.
  *
@@ -14,34 +14,38 @@
 #include <stdint.h>
 
 enum invite_kind { INVITE_PLAY = 0, INVITE_PLAYBACK, INVITE_DOWNLOAD };
-enum invite_transport { INVITE_UDP = 0, INVITE_TCP_PASSIVE, INVITE_TCP_ACTIVE }; /* = enum cfg_media_transport */
+enum invite_transport {
+    INVITE_UDP = 0,
+    INVITE_TCP_PASSIVE,
+    INVITE_TCP_ACTIVE
+}; /* = enum cfg_media_transport */
 
 struct invite_params {
     char device_id[21];
     char channel_id[21];
     enum invite_kind kind;
     enum invite_transport transport;
-    char media_ip[64];   /* c=/o= */
-    int media_port;      /* m= (for tcp-active: our port in the offer, the device's comes in the answer) */
-    char ssrc[11];       /* y=, GB format "0200001234" */
+    char media_ip[64]; /* c=/o= */
+    int media_port;    /* m= (for tcp-active: our port in the offer, the device's comes in the answer) */
+    char ssrc[11];     /* y=, GB format "0200001234" */
     uint64_t start_time, end_time; /* playback/download: t= (Unix seconds) */
-    int download_speed;  /* download: a=downloadspeed */
+    int download_speed;            /* download: a=downloadspeed */
 };
 
 struct invite_answer {
-    int status;          /* final SIP status (200), or 408/504 on timeout, 0 when the request could not be sent */
-    char reason[96];     /* reason phrase or local error text */
+    int status;      /* final SIP status (200), or 408/504 on timeout, 0 when the request could not be sent */
+    char reason[96]; /* reason phrase or local error text */
     bool has_sdp;
-    uint32_t ssrc;       /* from the answer's y= (0 when absent or 0000000000) */
+    uint32_t ssrc; /* from the answer's y= (0 when absent or 0000000000) */
     bool has_ssrc;
-    char remote_ip[64];  /* c= of the answer */
-    int remote_port;     /* m= port of the answer (0 when absent) */
-    bool remote_tcp;     /* m= says TCP/RTP/AVP */
-    char setup[16];      /* a=setup of the answer ("active", "passive" or "") */
+    char remote_ip[64]; /* c= of the answer */
+    int remote_port;    /* m= port of the answer (0 when absent) */
+    bool remote_tcp;    /* m= says TCP/RTP/AVP */
+    char setup[16];     /* a=setup of the answer ("active", "passive" or "") */
 };
 
-/* Called once with the final answer (2xx or error). For 2xx the session stays up until invite_bye() or until the
- * ended hook fires. `session` identifies it. */
+/* Called once with the final answer (2xx or error). For 2xx the session stays up until invite_bye() or until
+ * the ended hook fires. `session` identifies it. */
 typedef void (*invite_answer_fn)(void *arg, uint64_t session, const struct invite_answer *answer);
 
 /* Sends the INVITE. Returns 0 and the session id, or an errno (device unknown/offline: ENOENT/ENOTCONN). */
