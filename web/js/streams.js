@@ -142,7 +142,13 @@ export class StreamsPage {
       s.frames_dropped ? h('div', { class: 'small warn' }, t('streams.dropped', { n: s.frames_dropped })) : null,
       s.viewer_bytes ? h('div', { class: 'small muted' }, `→ ${formatBytes(s.viewer_bytes)}`) : null);
 
-    cells.viewers.textContent = String(s.viewers || 0);
+    // viewers of every kind; RTMP players and push relays (docs/RTMP.md) listed under the count when present
+    const relays = Array.isArray(s.relays) ? s.relays : [];
+    setChildren(cells.viewers,
+      h('div', {}, String(s.viewers || 0)),
+      s.rtmp_players ? h('div', { class: 'small muted' }, t('streams.rtmpPlayers', { n: s.rtmp_players })) : null,
+      ...relays.map((r) => h('div', { class: 'small ' + (r.state === 'connected' ? 'muted' : 'warn'), title: r.url || '' },
+        t('streams.relay', { state: r.state || '?', reconnects: r.reconnects || 0 }))));
 
     const urls = s.urls || {};
     const urlsKey = `${urls.flv}|${urls.ws_flv}|${urls.rtmp}`;
