@@ -81,7 +81,10 @@ static void h264_skip_scaling_list(struct h26x_bitreader *br, int size)
     for (int j = 0; j < size && !br->error; j++) {
         if (next != 0) {
             int32_t delta = h26x_br_se(br);
-            if (delta < -128 || delta > 127) br->error = true;
+            if (delta < -128 || delta > 127) { /* out of the spec's range: stop before using it */
+                br->error = true;
+                return;
+            }
             next = (last + delta + 256) % 256;
         }
         last = next == 0 ? last : next;
