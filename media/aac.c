@@ -99,3 +99,16 @@ int aac_parse_asc(const uint8_t *asc, size_t len, struct aac_config *out)
     out->channel_config = (uint8_t)channels;
     return 0;
 }
+
+bool aac_track_update_from_adts(struct media_track *t, const struct adts_header *h)
+{
+    uint32_t rate = aac_sample_rate_from_index(h->sample_rate_index);
+    if (t->sample_rate == rate && t->channels == h->channel_config && t->asc_len != 0 &&
+        (t->asc[0] >> 3) == h->object_type)
+        return false;
+    t->sample_rate = rate;
+    t->channels = h->channel_config;
+    int n = aac_build_asc(h->object_type, h->sample_rate_index, h->channel_config, t->asc, sizeof t->asc);
+    t->asc_len = n > 0 ? (uint8_t)n : 0;
+    return true;
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "media/frame.h"
+
 #define ADTS_HEADER_LEN       7 /* without CRC */
 #define ADTS_HEADER_LEN_CRC   9 /* protection_absent == 0 */
 #define AAC_SAMPLES_PER_FRAME 1024
@@ -52,5 +54,9 @@ struct aac_config {
 /* Reads the leading fields of an AudioSpecificConfig (explicit 24-bit frequency and the object type escape
  * included). Returns 0 or -EINVAL. */
 int aac_parse_asc(const uint8_t *asc, size_t len, struct aac_config *out);
+
+/* Brings an AAC track up to date with an ADTS header (sample rate, channels, AudioSpecificConfig).
+ * Returns true when something changed (the caller then reports the track again). */
+bool aac_track_update_from_adts(struct media_track *t, const struct adts_header *h);
 
 #endif

@@ -56,3 +56,15 @@ uint8_t codec_to_ps_stream_type(enum codec_id c)
     default: return 0;
     }
 }
+
+uint32_t codec_fixed_sample_rate(enum codec_id c)
+{
+    switch (c) {
+    case CODEC_G711A:
+    case CODEC_G711U:
+    case CODEC_G723:
+    case CODEC_G729: return 8000;
+    case CODEC_G722: return 16000;
+    default: return 0;
+    }
+}

@@ -40,20 +40,11 @@ void ps_audio_destroy(struct ps_demux *d)
 }
 
 /* Clock rate and channels of the raw codecs (AAC's come from each ADTS header). */
+/* Narrow-band speech codecs carry no header: their rate and (mono) layout are fixed by the codec. */
 static void set_raw_track_params(struct media_track *t)
 {
-    t->channels = 1;
-    switch (t->codec) {
-    case CODEC_G711A:
-    case CODEC_G711U:
-    case CODEC_G723:
-    case CODEC_G729: t->sample_rate = 8000; break;
-    case CODEC_G722: t->sample_rate = 16000; break;
-    default:
-        t->sample_rate = 0;
-        t->channels = 0;
-        break;
-    }
+    t->sample_rate = codec_fixed_sample_rate(t->codec);
+    t->channels = t->sample_rate ? 1 : 0;
 }
 
 void ps_audio_set_codec(struct ps_demux *d, enum codec_id codec)
@@ -167,16 +158,7 @@ static void adts_header_done(struct ps_demux *d)
 {
     struct ps_audio *a = &d->audio;
     struct adts_header *h = &a->adts;
-    struct media_track *t = &a->track;
-    uint32_t rate = aac_sample_rate_from_index(h->sample_rate_index);
-    if (t->sample_rate != rate || t->channels != h->channel_config || t->asc_len == 0 ||
-        (t->asc[0] >> 3) != h->object_type) {
-        t->sample_rate = rate;
-        t->channels = h->channel_config;
-        int n = aac_build_asc(h->object_type, h->sample_rate_index, h->channel_config, t->asc, sizeof t->asc);
-        t->asc_len = n > 0 ? (uint8_t)n : 0;
-        a->track_changed = true;
-    }
+    if (aac_track_update_from_adts(&a->track, h)) a->track_changed = true;
     a->expected = h->frame_len - h->header_len;
     a->len = 0;
     a->sync = PS_AUDIO_ADTS_BODY;
