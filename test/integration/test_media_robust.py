@@ -120,7 +120,17 @@ for _ in range(5):
     t = socket.create_connection(("127.0.0.1", gw.rtp_port))
     t.sendall(bytes(rng.getrandbits(8) for _ in range(5000)))
     t.close()
-st = gw.api("GET", "/api/v1/streams/victim")[1] or {}
+
+def victim_stats():
+    return gw.api("GET", "/api/v1/streams/victim")[1] or {}
+
+
+# stream counters are published by the worker's tick, so wait for the garbage to show up rather than racing it
+try:
+    st = gbtest.wait_until(lambda: (lambda v: v if v.get("bad_packets", 0) > 100 else None)(victim_stats()), 5,
+                           "bad packets counted")
+except TimeoutError:
+    st = victim_stats()
 summary = gbtest.sim_result(sim)
 th.join(40)
 info = (res.get("r") or {}).get("video", {})
