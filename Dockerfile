@@ -37,19 +37,22 @@ COPY scripts/install-deps.sh /tmp/gbgate-deps/scripts/install-deps.sh
 RUN /tmp/gbgate-deps/scripts/install-deps.sh --runtime \
     && rm -rf /tmp/gbgate-deps /var/lib/apt/lists/* \
     && useradd --system --uid 999 --user-group --home-dir /var/lib/gbgate --no-create-home gbgate \
-    && install -d -o gbgate -g gbgate -m 0750 /var/lib/gbgate
+    && install -d -o gbgate -g gbgate -m 0750 /var/lib/gbgate /var/lib/gbgate/records
 
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/www/ /usr/share/gbgate/www/
-# The image's config: the documented defaults with the two paths that differ in a container. Everything else
+# The image's config: the documented defaults with the paths that differ in a container (registry, console,
+# recordings: all but the console under the /var/lib/gbgate volume). Everything else
 # is overridden at `docker run` time with -o section.key=value (see docs/DEPLOYMENT.md).
 COPY etc/gbgate.conf /etc/gbgate/gbgate.conf
 RUN sed -i -E \
       -e '/^\[storage\]/,/^\[/ s|^[#;]?[[:space:]]*path[[:space:]]*=.*|path = /var/lib/gbgate/gbgate.db|' \
       -e '/^\[http\]/,/^\[/ s|^[#;]?[[:space:]]*www[[:space:]]*=.*|www = /usr/share/gbgate/www|' \
+      -e '/^\[record\]/,/^\[/ s|^[#;]?[[:space:]]*dir[[:space:]]*=.*|dir = /var/lib/gbgate/records|' \
       /etc/gbgate/gbgate.conf \
     && grep -q '^path = /var/lib/gbgate/gbgate.db' /etc/gbgate/gbgate.conf \
     && grep -q '^www = /usr/share/gbgate/www' /etc/gbgate/gbgate.conf \
+    && grep -q '^dir = /var/lib/gbgate/records' /etc/gbgate/gbgate.conf \
     && gbgate --version
 
 VOLUME /var/lib/gbgate

@@ -5,7 +5,9 @@
  * streams and viewers, then exit 0.
  */
 #include "app/app.h"
+#include "app/gb_session_hooks.h"
 #include "app/live_view.h"
+#include "app/playback.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +29,7 @@
 #include "media/worker.h"
 #include "relay/http_server.h"
 #include "relay/live.h"
+#include "relay/recorder.h"
 #include "relay/rtmp.h"
 #include "signaling/signaling.h"
 #include "version.h"
@@ -72,7 +75,7 @@ static void release_port_task(void *arg)
 static void on_stream_closed(const char *id, const char *reason, const struct stream_entry *e)
 {
     if (!e->shared && ports_in_range(e->port)) control_post(release_port_task, (void *)(intptr_t)e->port);
-    live_view_stream_closed(id, reason);
+    gb_session_stream_closed(id, reason);
 }
 
 /* /metrics is served on a worker, but signaling's counters and registry belong to the control thread: the
@@ -235,10 +238,12 @@ int app_main(int argc, char **argv)
     stream_set_close_hook(on_stream_closed);
     streams_api_register();
     live_view_register();
+    recorder_init(&config); /* record.dir, API routes */
+    playback_register();
     http_set_stream_miss_hook(live_view_miss_hook);
     rtmp_set_stream_miss_hook(live_view_miss_hook);
-    live_set_first_frame_hook(live_view_first_frame);
-    live_set_viewers_hook(live_view_viewers);
+    live_set_first_frame_hook(gb_session_first_frame);
+    live_set_viewers_hook(gb_session_viewers);
 
     http_set_metrics_hook(metrics_hook);
     rc = workers_start(&config, err, sizeof err);
@@ -268,9 +273,11 @@ int app_main(int argc, char **argv)
              config.sip.enabled ? "on" : "off");
     re_main(on_signal);
     tmr_cancel(&metrics_tmr);
+    recorder_shutdown(); /* finalizes the MP4 files while the workers still run their sinks */
     log_info(MODULE, "stopping media workers");
     workers_stop();
     app_control_drain(); /* what the workers posted while closing their streams */
+    playback_close();
     if (config.sip.enabled) signaling_close();
     app_control_close();
     directory_destroy();

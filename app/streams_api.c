@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/app.h"
+#include "app/playback.h"
 #include "common/api.h"
 #include "common/clock.h"
 #include "common/control.h"
@@ -241,6 +242,8 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
                                   (json_int_t)st->rtcp_rr_sent));
     json_object_set_new(o, "remote", json_string(e->remote[0] ? e->remote : st->remote));
     json_object_set_new(o, "error", st->unsupported ? json_string(st->unsupported) : json_null());
+    json_t *playback = playback_stream_json(e->id); /* recordings: kind, range, speed, position */
+    if (playback) json_object_set_new(o, "playback", playback);
     json_t *rtmp = rtmp_stream_json(e->id); /* RTMP players and push relays of this stream */
     if (rtmp) {
         json_object_update(o, rtmp);

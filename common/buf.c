@@ -1,10 +1,11 @@
 /*
- * gbuf pools: one free list per size class per thread. A stream's frames are roughly the same size from one
- * GOP to the next, so after the first seconds every frame buffer comes from the pool and the data path
- * allocates nothing. Classes are quarter octaves (256, 320, 384, 448, 512, 640, ...) rather than powers of
- * two: the GOP cache holds these buffers, so their slack is memory per stream (at most 25% instead of 100%).
- * Each class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog released at once) does not
- * pin memory forever.
+ * gbuf pools: one free list per size class per thread, so a frame buffer freed by a GOP cache is often reused
+ * by the next frame of that size without a malloc (never more than one allocation per frame, none per
+ * packet). The pools are small (see POOL_MAX_BYTES_TOTAL): glibc's malloc is cheap at these sizes, memory
+ * held in free lists is not. Classes are quarter octaves (256, 320, 384, 448, 512, 640, ...) rather than
+ * powers of two: the GOP cache holds these buffers, so their slack is memory per stream (at most 25% instead
+ * of 100%). Each class keeps at most POOL_MAX_BYTES_PER_CLASS so a burst (a viewer backlog released at once)
+ * does not pin memory forever. Process-wide counters (gbuf_global_stats) feed /metrics.
  */
 #include "common/buf.h"
 
@@ -16,9 +17,12 @@
 #define CLASS_MAX_SHIFT          23 /* 8 MiB */
 #define STEPS_PER_OCTAVE         4
 #define NUM_CLASSES              ((CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * STEPS_PER_OCTAVE + 1)
-#define POOL_MAX_BYTES_PER_CLASS (4u << 20)
-#define POOL_MAX_BYTES_TOTAL     (32u << 20) /* per thread, over all classes */
-#define NOT_POOLED               0xff
+#define POOL_MAX_BYTES_PER_CLASS (1u << 20)
+/* Per thread, over all classes. Small on purpose: a pool only ever grows (a class that runs dry mallocs, one
+ * that overflows keeps), so at 32 MB it sat full at 200 streams (64 MB on two workers) for no measurable CPU
+ * saving over malloc (docs/PERFORMANCE.md, memory). */
+#define POOL_MAX_BYTES_TOTAL (4u << 20)
+#define NOT_POOLED           0xff
 
 struct free_node {
     struct free_node *next;
@@ -31,6 +35,13 @@ struct pool_class {
 
 static _Thread_local struct pool_class pool[NUM_CLASSES];
 static _Thread_local struct gbuf_pool_stats stats;
+/* process-wide, for /metrics: what the memory of RSS is doing (docs/PERFORMANCE.md, memory) */
+static atomic_uint_fast64_t all_in_use, all_pooled, all_pool_hits, all_mallocs;
+
+static void count(atomic_uint_fast64_t *c, int64_t delta)
+{
+    atomic_fetch_add_explicit(c, (uint_fast64_t)delta, memory_order_relaxed);
+}
 
 /* Size of class c: 2^(8 + c/4) * (1 + (c%4)/4). */
 static size_t class_size(int c)
@@ -63,6 +74,8 @@ struct gbuf *gbuf_alloc(size_t cap)
         pool[cls].bytes -= class_size(cls);
         stats.bytes_pooled -= class_size(cls);
         stats.pool_hits++;
+        count(&all_pool_hits, 1);
+        count(&all_pooled, -(int64_t)class_size(cls));
         b = (struct gbuf *)n;
     } else {
         size_t alloc = cls >= 0 ? class_size(cls) : total;
@@ -71,7 +84,9 @@ struct gbuf *gbuf_alloc(size_t cap)
             fprintf(stderr, "gbgate: out of memory allocating %zu bytes\n", alloc);
             abort();
         }
+        count(&all_mallocs, 1);
     }
+    count(&all_in_use, cls >= 0 ? (int64_t)class_size(cls) : (int64_t)total);
     atomic_init(&b->refs, 1);
     b->size_class = cls >= 0 ? (uint8_t)cls : NOT_POOLED;
     b->cap = cls >= 0 ? (uint32_t)(class_size(cls) - sizeof(struct gbuf)) : (uint32_t)cap;
@@ -84,10 +99,12 @@ void gbuf_unref(struct gbuf *b)
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
     stats.frees++;
     if (b->size_class == NOT_POOLED) {
+        count(&all_in_use, -(int64_t)(sizeof(struct gbuf) + b->cap));
         free(b);
         return;
     }
     size_t sz = class_size(b->size_class);
+    count(&all_in_use, -(int64_t)sz);
     struct pool_class *pc = &pool[b->size_class];
     if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS || stats.bytes_pooled + sz > POOL_MAX_BYTES_TOTAL) {
         free(b);
@@ -98,6 +115,7 @@ void gbuf_unref(struct gbuf *b)
     pc->head = n;
     pc->bytes += sz;
     stats.bytes_pooled += sz;
+    count(&all_pooled, (int64_t)sz);
 }
 
 struct gbuf *gbuf_grow(struct gbuf *b, size_t used, size_t cap)
@@ -116,6 +134,14 @@ void gbuf_pool_stats(struct gbuf_pool_stats *out)
     *out = stats;
 }
 
+void gbuf_global_stats(struct gbuf_global_stats *out)
+{
+    out->in_use = atomic_load_explicit(&all_in_use, memory_order_relaxed);
+    out->pooled = atomic_load_explicit(&all_pooled, memory_order_relaxed);
+    out->pool_hits = atomic_load_explicit(&all_pool_hits, memory_order_relaxed);
+    out->mallocs = atomic_load_explicit(&all_mallocs, memory_order_relaxed);
+}
+
 void gbuf_pool_drain(void)
 {
     for (int i = 0; i < NUM_CLASSES; i++) {
@@ -128,5 +154,6 @@ void gbuf_pool_drain(void)
         pool[i].head = NULL;
         pool[i].bytes = 0;
     }
+    count(&all_pooled, -(int64_t)stats.bytes_pooled);
     stats.bytes_pooled = 0;
 }

@@ -2,9 +2,11 @@
  * Reference-counted byte buffers with per-thread pools by size class.
  *
  * A media frame is copied exactly once, into a gbuf, and every output (FLV tag for HTTP-FLV, WS-FLV, RTMP,
- * relays) references that same gbuf. Buffers are recycled through thread-local free lists (power-of-two
- * classes from 256 B to 8 MiB) so the steady state allocates nothing. The reference count is atomic, so a
- * buffer may be released on another thread (relay I/O): it then simply joins that thread's pool.
+ * relays) references that same gbuf. Buffers are recycled through small thread-local free lists
+ * (quarter-octave classes from 256 B to 8 MiB): at most one allocation per frame, never per packet, and the
+ * pools are kept small because memory per stream, not a malloc per frame, is what costs (docs/PERFORMANCE.md).
+ * The reference count is atomic, so a buffer may be released on another thread (relay I/O): it then simply
+ * joins that thread's pool.
  */
 #ifndef GB_COMMON_BUF_H
 #define GB_COMMON_BUF_H
@@ -37,6 +39,13 @@ struct gbuf_pool_stats {
     uint64_t allocs, pool_hits, frees, bytes_pooled;
 };
 void gbuf_pool_stats(struct gbuf_pool_stats *out);
+/* Process-wide totals over every thread (relaxed atomics: a snapshot for /metrics, not a ledger):
+ * in_use = class bytes of buffers handed out, pooled = bytes waiting in the per-thread free lists,
+ * pool_hits / mallocs = where gbuf_alloc found its memory. */
+struct gbuf_global_stats {
+    uint64_t in_use, pooled, pool_hits, mallocs;
+};
+void gbuf_global_stats(struct gbuf_global_stats *out);
 /* Frees the calling thread's pooled buffers (at thread exit). */
 void gbuf_pool_drain(void);
 

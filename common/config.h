@@ -36,7 +36,12 @@ struct gb_config {
         int auth_ban_failures;
         char charset[CFG_STR_MAX]; /* MANSCDP bodies we send: GB2312 or UTF-8 */
         int invite_timeout_s;
-        int media_transport; /* enum cfg_media_transport: default for play when the device has none */
+        int media_transport;         /* enum cfg_media_transport: default for play when the device has none */
+        int alarm_history;           /* alarms kept in storage (all devices) */
+        int position_history;        /* mobile positions kept per device */
+        char subscribe[CFG_STR_MAX]; /* subscriptions made to devices: "catalog,alarm,position" or "" */
+        int subscribe_expires_s;
+        int position_interval_s; /* Interval asked in MobilePosition subscriptions */
     } sip;
     struct {
         char ip[CFG_STR_MAX]; /* advertised in SDP */
@@ -82,6 +87,13 @@ struct gb_config {
         int max_viewers;
         int first_frame_timeout_s; /* how long a viewer/play call waits for the first keyframe */
     } stream;
+    struct {
+        char dir[CFG_STR_MAX]; /* MP4 recordings (relay/recorder.h), served at /records/{file} */
+        int max_concurrent;    /* recordings at a time, all streams together */
+        int max_file_mb;       /* a recording ends at this size; 0 = no limit */
+        bool faststart;        /* moov moved to the front when finishing (one more pass over the file) */
+        int queue_kb;          /* tags queued between the stream's worker and the recording's thread */
+    } record;
     struct {
         char path[CFG_STR_MAX];
     } storage;

@@ -460,6 +460,11 @@ static void tick_one(struct stream *s, void *arg)
         stream_close(s, s->got_packet ? "rtp timeout" : "no media arrived");
 }
 
+void stream_touch(struct stream *s)
+{
+    s->last_packet_mono_ms = clock_mono_ms();
+}
+
 void stream_tick_all(struct worker *w, uint64_t now_ms)
 {
     struct tick_ctx t = {now_ms, worker_config()->media.rtp_timeout_s * 1000};

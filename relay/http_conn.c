@@ -105,7 +105,7 @@ static void reset_request(struct http_conn *c)
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->header_bytes = c->url_len = c->field_len = c->value_len = 0;
-    c->url[0] = c->upgrade[0] = c->ws_key[0] = c->auth[0] = c->connection[0] = c->host[0] = 0;
+    c->url[0] = c->upgrade[0] = c->ws_key[0] = c->auth[0] = c->connection[0] = c->host[0] = c->range[0] = 0;
     c->field_done = false;
     c->cur_header = H_NONE;
     free(c->body);
@@ -205,6 +205,12 @@ static void finish_header(struct http_conn *c)
     case H_AUTH: dst = c->auth, size = sizeof c->auth; break;
     case H_CONNECTION: dst = c->connection, size = sizeof c->connection; break;
     case H_HOST: dst = c->host, size = sizeof c->host; break;
+    case H_RANGE: /* a cut Range value could name other bytes: one too long is ignored instead */
+        if (c->value_len < sizeof c->range)
+            dst = c->range, size = sizeof c->range;
+        else
+            snprintf(c->range, sizeof c->range, "ignored");
+        break;
     default: break;
     }
     if (dst) snprintf(dst, size, "%.*s", (int)c->value_len, c->value);
@@ -244,6 +250,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
                         : !strcasecmp(c->field, "Authorization")     ? H_AUTH
                         : !strcasecmp(c->field, "Connection")        ? H_CONNECTION
                         : !strcasecmp(c->field, "Host")              ? H_HOST
+                        : !strcasecmp(c->field, "Range")             ? H_RANGE
                                                                      : H_OTHER;
     }
     size_t n = len < sizeof c->value - 1 - c->value_len ? len : sizeof c->value - 1 - c->value_len;

@@ -9,6 +9,7 @@
 #include "common/sbuf.h"
 #include "media/directory.h"
 #include "relay/http_priv.h"
+#include "relay/live.h"
 
 static void (*metrics_hook)(struct sbuf *out);
 
@@ -68,6 +69,7 @@ void http_metrics_serve(struct http_conn *c)
     for (int i = 0; i < workers_count(); i++)
         sbuf_printf(&b, "gbgate_worker_not_rtp_total{worker=\"%d\"} %llu\n", i,
                     (unsigned long long)worker_counters(worker_get(i))->not_rtp);
+    live_memory_metrics(&b);
     if (metrics_hook) metrics_hook(&b);
     size_t len;
     char *text = sbuf_take(&b, &len);

@@ -32,10 +32,11 @@ struct http_conn {
     char field[64];
     size_t field_len;
     bool field_done;
-    enum { H_NONE, H_UPGRADE, H_WS_KEY, H_AUTH, H_CONNECTION, H_HOST, H_OTHER } cur_header;
+    enum { H_NONE, H_UPGRADE, H_WS_KEY, H_AUTH, H_CONNECTION, H_HOST, H_RANGE, H_OTHER } cur_header;
     char value[512];
     size_t value_len;
     char upgrade[32], ws_key[64], auth[300], connection[32], host[128];
+    char range[128]; /* Range: (recordings, relay/http_range.h) */
     char *body;
     size_t body_len;
     bool message_done, too_large, parse_error;

@@ -12,6 +12,7 @@
 #include "common/control.h"
 #include "common/log.h"
 #include "relay/http_priv.h"
+#include "relay/recorder_priv.h"
 
 #define MODULE "http"
 
@@ -178,6 +179,10 @@ void http_route(struct http_conn *c)
             return;
         }
         http_respond_error(c, 404, "not_found", "live URLs look like /live/{stream}.flv");
+        return;
+    }
+    if (!strncmp(path, "/records/", 9)) { /* finished MP4 recordings (relay/recorder_http.c) */
+        recorder_http_serve(c, method, path + 9);
         return;
     }
     if (!strcmp(path, "/metrics")) {

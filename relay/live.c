@@ -5,12 +5,16 @@
  */
 #include "relay/live.h"
 
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sbuf.h"
+#include "media/timescale.h"
 #include "relay/transcode.h"
 
 #define MODULE "live"
@@ -24,6 +28,8 @@ struct live {
     bool ts_base_set;
     int64_t ts_base;
     int64_t last_video_ts, last_audio_ts;
+    bool scaled; /* playback at a speed: timestamps rescaled (media/timescale.h) */
+    struct timescale scale;
 
     struct flv_tag *gop;
     size_t gop_n, gop_cap, gop_bytes, gop_max_bytes;
@@ -69,9 +75,14 @@ struct live *live_find(struct worker *w, const char *id)
     return s ? stream_sink(s) : NULL;
 }
 
+/* Bytes held by every stream's GOP cache, for /metrics: the memory target is stated against it. */
+static atomic_uint_fast64_t gop_bytes_all;
+static atomic_uint_fast64_t gop_copies; /* frames copied into a tight buffer before caching */
+
 static void gop_clear(struct live *l)
 {
     for (size_t i = 0; i < l->gop_n; i++) flv_tag_release(&l->gop[i]);
+    atomic_fetch_sub_explicit(&gop_bytes_all, l->gop_bytes, memory_order_relaxed);
     l->gop_n = 0;
     l->gop_bytes = 0;
 }
@@ -87,9 +98,54 @@ static void gop_push(struct live *l, const struct flv_tag *t)
         l->gop_cap = ncap;
     }
     l->gop[l->gop_n] = *t;
-    gbuf_ref(t->buf);
+    if (t->buf->cap > t->off + t->len + t->len / 4 + 1024) {
+        /* The frame buffer was sized from a bigger previous frame, or grew by doubling while a keyframe
+         * arrived: held for a whole GOP, its slack would be memory per stream. A tight copy costs a memcpy
+         * (about one frame in five); viewers keep sending from the original, freed once written. */
+        struct gbuf *tight = gbuf_alloc(t->len);
+        memcpy(tight->data, t->buf->data + t->off, t->len);
+        l->gop[l->gop_n].buf = tight;
+        l->gop[l->gop_n].off = 0;
+        atomic_fetch_add_explicit(&gop_copies, 1, memory_order_relaxed);
+    } else {
+        gbuf_ref(t->buf);
+    }
     l->gop_n++;
     l->gop_bytes += t->len;
+    atomic_fetch_add_explicit(&gop_bytes_all, t->len, memory_order_relaxed);
+}
+
+static void gauge(struct sbuf *b, const char *name, const char *help, const char *type)
+{
+    sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void live_memory_metrics(struct sbuf *b)
+{
+    struct gbuf_global_stats g;
+    gbuf_global_stats(&g);
+    struct mallinfo2 mi = mallinfo2();
+    gauge(b, "gbgate_gop_cache_bytes", "FLV bytes held by the GOP caches of all streams", "gauge");
+    sbuf_printf(b, "gbgate_gop_cache_bytes %llu\n",
+                (unsigned long long)atomic_load_explicit(&gop_bytes_all, memory_order_relaxed));
+    gauge(b, "gbgate_gop_cache_copies_total", "frames copied into a tight buffer before caching", "counter");
+    sbuf_printf(b, "gbgate_gop_cache_copies_total %llu\n",
+                (unsigned long long)atomic_load_explicit(&gop_copies, memory_order_relaxed));
+    gauge(b, "gbgate_buffer_bytes",
+          "frame and tag buffers in use (GOP caches, queues, frames being built) or pooled", "gauge");
+    sbuf_printf(b, "gbgate_buffer_bytes{state=\"in_use\"} %llu\ngbgate_buffer_bytes{state=\"pooled\"} %llu\n",
+                (unsigned long long)g.in_use, (unsigned long long)g.pooled);
+    gauge(b, "gbgate_buffer_allocs_total", "buffer allocations by where the memory came from", "counter");
+    sbuf_printf(b,
+                "gbgate_buffer_allocs_total{source=\"pool\"} %llu\n"
+                "gbgate_buffer_allocs_total{source=\"malloc\"} %llu\n",
+                (unsigned long long)g.pool_hits, (unsigned long long)g.mallocs);
+    gauge(b, "gbgate_malloc_bytes", "the C heap (mallinfo2): allocated, free inside the arenas, mmapped",
+          "gauge");
+    sbuf_printf(b,
+                "gbgate_malloc_bytes{state=\"in_use\"} %zu\ngbgate_malloc_bytes{state=\"free\"} %zu\n"
+                "gbgate_malloc_bytes{state=\"mmap\"} %zu\n",
+                mi.uordblks, mi.fordblks, mi.hblkhd);
 }
 
 static enum flv_hevc_mode hevc_mode(void)
@@ -199,9 +255,11 @@ static void emit_frame(struct live *l, struct media_frame *f)
         l->ts_base = f->dts;
         l->ts_base_set = true;
     }
-    int64_t ts = (f->dts - l->ts_base) / 90;
+    int64_t dts = l->scaled ? timescale_map(&l->scale, f->dts) : f->dts;
+    int64_t ts = (dts - l->ts_base) / 90;
     if (ts < 0) ts = 0;
-    int32_t cts = (int32_t)((f->pts - f->dts) / 90);
+    int64_t cts90 = f->pts - f->dts;
+    int32_t cts = (int32_t)((l->scaled ? timescale_duration(&l->scale, cts90) : cts90) / 90);
     struct flv_tag tag;
     if (flv_tag_from_frame(f, (uint32_t)ts, cts, hevc_mode(), &tag) != 0) {
         l->tags_unsupported++;
@@ -296,6 +354,14 @@ void live_remove_viewer(struct live *l, struct viewer *v)
     l->nviewers--;
     l->viewer_bytes_closed += v->bytes_sent;
     if (viewers_hook && !l->closed) viewers_hook(l->id, l->nviewers);
+}
+
+void live_set_speed(struct live *l, uint32_t speed_milli, bool discontinuity)
+{
+    if (!l->scaled) timescale_init(&l->scale);
+    l->scaled = true;
+    timescale_set_speed(&l->scale, speed_milli);
+    if (discontinuity) timescale_discontinuity(&l->scale);
 }
 
 int live_viewer_count(const struct live *l)

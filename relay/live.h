@@ -23,8 +23,14 @@ struct live *live_find(struct worker *w, const char *id);
 void live_add_viewer(struct live *l, struct viewer *v);
 void live_remove_viewer(struct live *l, struct viewer *v);
 int live_viewer_count(const struct live *l);
+/* Playback at a speed (thousandths, 250..8000): output timestamps rescaled from the next frame on, continuous
+ * (media/timescale.h); `discontinuity` after a seek or a resume. */
+void live_set_speed(struct live *l, uint32_t speed_milli, bool discontinuity);
 /* Called by viewers' on_close. */
 void live_viewer_closed(struct viewer *v);
+/* /metrics lines about memory: GOP cache bytes, frame buffers in use / pooled, the C heap. */
+struct sbuf;
+void live_memory_metrics(struct sbuf *out);
 
 /* Hooks, called on the owning worker: the viewer count changed (app uses it for stream.idle_close_s); the
  * stream's first video keyframe (or first audio frame of an audio-only stream) went out. */

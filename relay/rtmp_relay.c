@@ -4,12 +4,13 @@
  * writes the stream's shared FLV tags, which reach it by reference:
  *
  *   owner worker: live -> sink viewer (relay/viewer.h FRAMING_SINK: the same GOP-cache start, byte budget
- *   and skip-to-keyframe policy as a player) -> take() -> bounded queue (relay.queue_kb) -> I/O thread
+ *   and skip-to-keyframe policy as a player) -> bounded queue (relay.queue_kb) -> I/O thread
  *
- * A full queue refuses entries, so they pile up in the sink's budget and the sink skips to the next
- * keyframe: a slow or dead server costs the worker nothing but dropped frames. The sink exists only while
- * a connection is up; each (re)connection attaches a new one, which starts at the latest keyframe with the
- * metadata and sequence headers, as a new RTMP publisher must. Failures reconnect with exponential backoff
+ * That part is relay/sink_feed.h, shared with the MP4 recorder: a full queue refuses entries, so they pile
+ * up in the sink's budget and the sink skips to the next keyframe: a slow or dead server costs the worker
+ * nothing but dropped frames. The sink exists only while a connection is up; each (re)connection attaches a
+ * new one, which starts at the latest keyframe with the metadata and sequence headers, as a new RTMP
+ * publisher must. Failures reconnect with exponential backoff
  * (1 s doubling up to relay.reconnect_max_s); the relay ends when its stream ends (the sink is finished:
  * the queue is written out first), on DELETE, or at shutdown.
  *
@@ -30,6 +31,7 @@
 #include "relay/live.h"
 #include "relay/rtmp_priv.h"
 #include "relay/rtmp_relay_priv.h"
+#include "relay/sink_feed.h"
 #include "relay/viewer.h"
 
 #define MODULE           "relay"
@@ -40,11 +42,6 @@
 
 enum relay_state { RELAY_CONNECTING = 0, RELAY_LIVE, RELAY_RETRYING, RELAY_STOPPED };
 static const char *const state_names[] = {"connecting", "live", "retrying", "stopped"};
-
-struct relay_item {
-    struct gbuf *ref;
-    uint32_t off, len;
-};
 
 struct rtmp_relay {
     atomic_int refs;
@@ -57,22 +54,13 @@ struct rtmp_relay {
     uint64_t stream_created_ms;
     struct rtmp_relay *next; /* registry */
 
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    /* under lock: the queue between the worker and the thread */
-    struct relay_item *q;
-    size_t q_head, q_count, q_cap, q_bytes, q_max_bytes;
-    bool blocked;        /* an entry was refused: the thread asks for more once it made room */
-    bool attach_pending; /* an attach task is on its way to the worker */
-    bool attached;       /* a sink viewer exists */
-    bool ended;          /* the stream ended */
-    bool detached;       /* the sink went away without the stream ending */
-    /* under lock: what the API shows */
-    enum relay_state state;
-    uint64_t bytes, reconnects, dropped, connected_since_ms;
-    char error[128];
+    struct sink_feed feed; /* the stream's tags, by reference (relay/sink_feed.h) */
 
-    struct viewer *sink; /* owner worker only */
+    pthread_mutex_t lock; /* what the API shows, and the backoff wait */
+    pthread_cond_t cond;
+    enum relay_state state;
+    uint64_t bytes, reconnects, connected_since_ms;
+    char error[128];
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,17 +71,26 @@ static unsigned next_id;
 static bool shutting_down;
 static atomic_uint_fast64_t relay_bytes_total, relay_reconnects_total;
 
-static size_t queue_max_bytes;
+static size_t queue_max_bytes, sink_budget_bytes;
 static int reconnect_max_ms, io_timeout_s;
 
 static void relay_unref(struct rtmp_relay *r)
 {
     if (atomic_fetch_sub(&r->refs, 1) != 1) return;
-    for (size_t i = 0; i < r->q_count; i++) gbuf_unref(r->q[(r->q_head + i) % r->q_cap].ref);
-    free(r->q);
+    sink_feed_destroy(&r->feed);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
     free(r);
+}
+
+static void relay_hold(void *owner)
+{
+    atomic_fetch_add(&((struct rtmp_relay *)owner)->refs, 1);
+}
+
+static void relay_release(void *owner)
+{
+    relay_unref(owner);
 }
 
 static void set_state(struct rtmp_relay *r, enum relay_state st, const char *error)
@@ -103,100 +100,6 @@ static void set_state(struct rtmp_relay *r, enum relay_state st, const char *err
     if (error) snprintf(r->error, sizeof r->error, "%s", error);
     if (st == RELAY_LIVE) r->connected_since_ms = clock_wall_ms();
     pthread_mutex_unlock(&r->lock);
-}
-
-/* ---- worker side: the sink viewer ---- */
-
-static void resume_task(void *arg);
-
-static bool sink_take(struct viewer *v, struct gbuf *ref, uint32_t off, uint32_t len, bool key)
-{
-    struct rtmp_relay *r = v->ops_arg;
-    pthread_mutex_lock(&r->lock);
-    r->dropped = v->tags_dropped;
-    /* full (an entry larger than the whole budget still goes through an empty queue) */
-    if (r->q_count == r->q_cap || (r->q_count > 0 && r->q_bytes + len > r->q_max_bytes)) {
-        r->blocked = true;
-        pthread_mutex_unlock(&r->lock);
-        return false;
-    }
-    r->q[(r->q_head + r->q_count++) % r->q_cap] = (struct relay_item){ref, off, len};
-    r->q_bytes += len;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    return true;
-}
-
-static void sink_closed(struct viewer *v)
-{
-    struct rtmp_relay *r = v->ops_arg;
-    live_viewer_closed(v);
-    r->sink = NULL;
-    pthread_mutex_lock(&r->lock);
-    r->attached = false;
-    if (v->finishing)
-        r->ended = true;
-    else
-        r->detached = true;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    relay_unref(r); /* the sink's reference */
-}
-
-static const struct viewer_ops sink_ops = {NULL, sink_closed, NULL, sink_take};
-
-static void attach_task(void *arg)
-{
-    struct rtmp_relay *r = arg;
-    struct worker *w = worker_current();
-    struct live *l = live_find(w, r->stream);
-    const struct stream_entry *e = l ? stream_entry(worker_find_stream(w, r->stream)) : NULL;
-    bool same_stream = e && e->created_ms == r->stream_created_ms;
-    struct viewer *v = NULL;
-    if (same_stream && !atomic_load(&r->abort)) {
-        char peer[64];
-        snprintf(peer, sizeof peer, "relay %s", r->rid);
-        v = viewer_create_sink(w, (size_t)rtmp_cfg->stream.viewer_queue_kb * 1024, &sink_ops, r, peer,
-                               "relay");
-    }
-    pthread_mutex_lock(&r->lock);
-    r->attach_pending = false;
-    if (v)
-        r->attached = true;
-    else if (!same_stream)
-        r->ended = true;
-    else
-        r->detached = true;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    if (v) {
-        atomic_fetch_add(&r->refs, 1); /* the sink's, released in sink_closed */
-        r->sink = v;
-        live_add_viewer(l, v);
-    }
-    relay_unref(r); /* the task's */
-}
-
-static void detach_task(void *arg)
-{
-    struct rtmp_relay *r = arg;
-    if (r->sink) viewer_close(r->sink, atomic_load(&r->abort) ? "relay stopped" : "relay reconnecting");
-    relay_unref(r);
-}
-
-static void resume_task(void *arg)
-{
-    struct rtmp_relay *r = arg;
-    if (r->sink) viewer_sink_resume(r->sink);
-    relay_unref(r);
-}
-
-static bool post_to_worker(struct rtmp_relay *r, task_fn fn)
-{
-    atomic_fetch_add(&r->refs, 1);
-    if (worker_post(r->worker, fn, r) == 0) return true;
-    atomic_fetch_sub(&r->refs, 1); /* the registry still holds one: never the last */
-    return false;
 }
 
 /* ---- the I/O thread ---- */
@@ -221,36 +124,23 @@ static void wait_ms(struct rtmp_relay *r, int ms)
     pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 }
 
-static void drop_queue_locked(struct rtmp_relay *r)
-{
-    for (size_t i = 0; i < r->q_count; i++) gbuf_unref(r->q[(r->q_head + i) % r->q_cap].ref);
-    r->q_head = r->q_count = r->q_bytes = 0;
-}
-
 /* Writes queued tags until the connection fails, the sink goes away or the stream ends (queue drained).
  * Returns true when the relay is over (ended or aborted). */
 static bool pump(struct rtmp_relay *r, AVIOContext *pb)
 {
-    struct relay_item batch[WRITE_BATCH];
+    struct sink_feed_item batch[WRITE_BATCH];
     for (;;) {
-        pthread_mutex_lock(&r->lock);
-        while (r->q_count == 0 && !r->ended && !r->detached && !atomic_load(&r->abort)) wait_ms(r, 1000);
-        if (atomic_load(&r->abort) || (r->q_count == 0 && (r->ended || r->detached))) {
-            bool over = r->ended || atomic_load(&r->abort);
-            pthread_mutex_unlock(&r->lock);
+        size_t n = sink_feed_take(&r->feed, batch, WRITE_BATCH);
+        if (atomic_load(&r->abort)) {
+            for (size_t i = 0; i < n; i++) gbuf_unref(batch[i].ref);
+            return true;
+        }
+        if (n == 0) {
+            pthread_mutex_lock(&r->feed.lock);
+            bool over = r->feed.ended;
+            pthread_mutex_unlock(&r->feed.lock);
             return over;
         }
-        size_t n = 0;
-        while (n < WRITE_BATCH && r->q_count > 0) {
-            batch[n++] = r->q[r->q_head];
-            r->q_bytes -= r->q[r->q_head].len;
-            r->q_head = (r->q_head + 1) % r->q_cap;
-            r->q_count--;
-        }
-        bool resume = r->blocked;
-        r->blocked = false;
-        pthread_mutex_unlock(&r->lock);
-        if (resume) post_to_worker(r, resume_task);
         uint64_t written = 0;
         for (size_t i = 0; i < n; i++) {
             avio_write(pb, batch[i].ref->data + batch[i].off, (int)batch[i].len);
@@ -297,27 +187,12 @@ static bool run_connection(struct rtmp_relay *r)
         log_info(MODULE, "[%s] relay %s to %s: cannot connect: %s", r->stream, r->rid, r->url, msg);
         return atomic_load(&r->abort) || stream_gone(r);
     }
-    pthread_mutex_lock(&r->lock);
-    r->detached = false;
-    r->attach_pending = true;
-    pthread_mutex_unlock(&r->lock);
-    if (!post_to_worker(r, attach_task)) {
-        pthread_mutex_lock(&r->lock);
-        r->attach_pending = false;
-        r->ended = true;
-        pthread_mutex_unlock(&r->lock);
-    }
+    sink_feed_attach(&r->feed);
     set_state(r, RELAY_LIVE, "");
     log_info(MODULE, "[%s] relay %s to %s: connected", r->stream, r->rid, r->url);
     bool over = pump(r, pb);
     /* take the sink away and wait until it is gone, so that nothing of this connection reaches the next */
-    post_to_worker(r, detach_task);
-    pthread_mutex_lock(&r->lock);
-    uint64_t until = clock_mono_ms() + DETACH_WAIT_MS;
-    while ((r->attached || r->attach_pending) && clock_mono_ms() < until) wait_ms(r, 100);
-    drop_queue_locked(r);
-    over = over || r->ended;
-    pthread_mutex_unlock(&r->lock);
+    over = sink_feed_detach(&r->feed, DETACH_WAIT_MS) || over;
     avio_closep(&pb);
     return over || atomic_load(&r->abort);
 }
@@ -368,21 +243,37 @@ int rtmp_relay_start(const char *stream, const char *url, const char *source, in
 {
     struct rtmp_relay *r = calloc(1, sizeof *r);
     if (!r) return ENOMEM;
-    r->q_cap = 1024;
-    r->q = calloc(r->q_cap, sizeof *r->q);
-    if (!r->q) {
-        free(r);
-        return ENOMEM;
-    }
     atomic_init(&r->refs, 2); /* registry + thread */
     snprintf(r->stream, sizeof r->stream, "%s", stream);
     snprintf(r->url, sizeof r->url, "%s", url);
     snprintf(r->source, sizeof r->source, "%s", source);
     r->worker = worker;
     r->stream_created_ms = stream_created_ms;
-    r->q_max_bytes = queue_max_bytes;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
+    pthread_mutex_lock(&registry_lock);
+    /* the relay id names the sink viewer in the log, so it is taken before the feed exists */
+    snprintf(r->rid, sizeof r->rid, "r%u", ++next_id);
+    pthread_mutex_unlock(&registry_lock);
+    char peer[64];
+    snprintf(peer, sizeof peer, "relay %s", r->rid);
+    struct sink_feed_config fc = {.stream = stream,
+                                  .worker = worker,
+                                  .stream_created_ms = stream_created_ms,
+                                  .peer = peer,
+                                  .kind = "relay",
+                                  .sink_budget = sink_budget_bytes,
+                                  .queue_bytes = queue_max_bytes,
+                                  .queue_entries = 1024,
+                                  .owner = r,
+                                  .hold = relay_hold,
+                                  .release = relay_release};
+    if (sink_feed_init(&r->feed, &fc) != 0) {
+        pthread_mutex_destroy(&r->lock);
+        pthread_cond_destroy(&r->cond);
+        free(r);
+        return ENOMEM;
+    }
     pthread_mutex_lock(&registry_lock);
     if (shutting_down || nrelays >= RELAY_MAX) {
         pthread_mutex_unlock(&registry_lock);
@@ -390,7 +281,6 @@ int rtmp_relay_start(const char *stream, const char *url, const char *source, in
         relay_unref(r);
         return ENOSPC;
     }
-    snprintf(r->rid, sizeof r->rid, "r%u", ++next_id);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -417,6 +307,7 @@ int rtmp_relay_start(const char *stream, const char *url, const char *source, in
 static void request_abort(struct rtmp_relay *r)
 {
     atomic_store(&r->abort, true);
+    sink_feed_stop(&r->feed);
     pthread_mutex_lock(&r->lock);
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
@@ -465,8 +356,8 @@ static json_t *relay_json(struct rtmp_relay *r)
     pthread_mutex_lock(&r->lock);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s?}", "id", r->rid, "url", r->url, "source",
                           r->source, "state", state_names[r->state], "bytes", (json_int_t)r->bytes,
-                          "reconnects", (json_int_t)r->reconnects, "dropped_tags", (json_int_t)r->dropped,
-                          "error", r->error[0] ? r->error : NULL);
+                          "reconnects", (json_int_t)r->reconnects, "dropped_tags",
+                          (json_int_t)sink_feed_dropped(&r->feed), "error", r->error[0] ? r->error : NULL);
     if (r->state == RELAY_LIVE)
         json_object_set_new(o, "connected_s",
                             json_integer((json_int_t)((clock_wall_ms() - r->connected_since_ms) / 1000)));
@@ -510,6 +401,7 @@ void rtmp_relays_init(const struct gb_config *cfg)
 {
     avformat_network_init();
     queue_max_bytes = (size_t)cfg->relay.queue_kb * 1024;
+    sink_budget_bytes = (size_t)cfg->stream.viewer_queue_kb * 1024;
     reconnect_max_ms = cfg->relay.reconnect_max_s * 1000;
     io_timeout_s = cfg->relay.timeout_s;
     rtmp_relay_rules_init(cfg);

@@ -57,6 +57,8 @@ static json_t *device_json(const struct device *dev)
     json_object_set_new(o, "reported_channels", json_int_or_null(dev->reported_channels));
     json_object_set_new(o, "media_transport", json_string(media_transport_names[mt]));
     json_object_set_new(o, "password_set", json_boolean(dev->password[0] != 0));
+    json_object_set_new(o, "subscriptions", subscribe_state_json(dev->id));
+    json_object_set_new(o, "last_position", events_last_position_json(dev->id));
     return o;
 }
 
@@ -210,6 +212,9 @@ static void handle_delete(struct api_request *req)
     char id[DEVICE_ID_MAX];
     snprintf(id, sizeof(id), "%s", dev->id);
     query_forget_device(id);
+    records_forget_device(id);
+    subscribe_device_gone(id);
+    events_forget_device(id);
     invite_device_gone(id, "deleted through the API");
     registry_remove(dev);
     if (storage_delete_device(id)) {
@@ -303,4 +308,5 @@ void api_devices_register(void)
     api_route("GET", "/api/v1/devices/{}/channels", handle_channels);
     api_route("POST", "/api/v1/devices/{}/catalog", handle_catalog);
     api_route("GET", "/api/v1/devices/{}/status", handle_status);
+    api_control_register(); /* api_control.c: PTZ, presets, device commands, config */
 }

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "signaling/invite_priv.h"
 #include "signaling/invite_sdp.h"
+#include "signaling/mansrtsp.h"
 
 #define BYE_WAIT_MS     4000 /* a BYE not answered by then is given up (the session is freed) */
 #define BYE_ALL_WAIT_MS 3000 /* shutdown waits at most this long for the BYEs' answers */
@@ -278,41 +279,49 @@ void invite_bye(uint64_t session, const char *reason)
 
 static const char *const rtsp_ctype = "Application/MANSRTSP";
 
-static int send_rtsp(uint64_t session, const char *fmt_method, const char *line)
+/* One INFO with a MANSRTSP body (signaling/mansrtsp.h builds it; CSeq counts up within the dialog). */
+static int send_rtsp(uint64_t session, struct mansrtsp_request *req)
 {
     struct invite_session *s = find(session);
     if (!s || s->state != INV_UP) return ENOENT;
-    char body[256];
-    int n = snprintf(body, sizeof(body), "%s RTSP/1.0\r\nCSeq: %u\r\n%s", fmt_method, ++s->rtsp_cseq, line);
-    if (n < 0 || (size_t)n >= sizeof(body)) return ENOSPC;
+    char body[MANSRTSP_MAX_BODY];
+    size_t n;
+    req->cseq = s->rtsp_cseq + 1;
+    int err = mansrtsp_build(body, sizeof(body), req, &n);
+    if (err) return err;
+    s->rtsp_cseq++;
     dialog_target_refresh(s);
-    return dialog_send_info(s, rtsp_ctype, body, (size_t)n, NULL);
+    char what[96];
+    snprintf(what, sizeof(what), "INFO %s (CSeq %u)", mansrtsp_method_name(req->method), req->cseq);
+    log_session(s, what);
+    return dialog_send_info(s, rtsp_ctype, body, n, NULL);
 }
 
 int invite_info_scale(uint64_t session, double scale)
 {
-    if (!(scale >= 0.25 && scale <= 8)) return EINVAL;
-    char line[48];
-    snprintf(line, sizeof(line), scale == (int)scale ? "Scale: %.1f\r\n" : "Scale: %g\r\n", scale);
-    return send_rtsp(session, "PLAY", line);
+    if (!(scale >= MANSRTSP_SCALE_MIN && scale <= MANSRTSP_SCALE_MAX)) return EINVAL;
+    struct mansrtsp_request r = {.method = MANSRTSP_PLAY, .has_scale = true, .scale = scale};
+    return send_rtsp(session, &r);
 }
 
 int invite_info_pause(uint64_t session)
 {
-    return send_rtsp(session, "PAUSE", "PauseTime: now\r\n");
+    struct mansrtsp_request r = {.method = MANSRTSP_PAUSE, .has_pause_time = true, .pause_now = true};
+    return send_rtsp(session, &r);
 }
 
 int invite_info_resume(uint64_t session)
 {
-    return send_rtsp(session, "PLAY", "Range: npt=now-\r\n");
+    struct mansrtsp_request r = {.method = MANSRTSP_PLAY, .range = MANSRTSP_RANGE_NOW};
+    return send_rtsp(session, &r);
 }
 
 int invite_info_seek(uint64_t session, double npt_seconds)
 {
-    if (!(npt_seconds >= 0)) return EINVAL;
-    char line[48];
-    snprintf(line, sizeof(line), "Range: npt=%.0f-\r\n", npt_seconds);
-    return send_rtsp(session, "PLAY", line);
+    if (!(npt_seconds >= 0 && npt_seconds <= MANSRTSP_NPT_MAX)) return EINVAL;
+    struct mansrtsp_request r = {
+        .method = MANSRTSP_PLAY, .range = MANSRTSP_RANGE_FROM, .range_start = npt_seconds};
+    return send_rtsp(session, &r);
 }
 
 void invite_set_ended_hook(void (*fn)(uint64_t session, const char *reason))
@@ -438,6 +447,34 @@ bool invite_handle_response(const struct sip_msg *msg)
         return true;
     }
     return false;
+}
+
+bool invite_media_status_end(const char *device_id, const char *notify_device_id, const char *call_id)
+{
+    struct invite_session *by_call = NULL, *by_channel = NULL, *by_device = NULL;
+    for (struct le *le = sessions.head; le; le = le->next) {
+        struct invite_session *s = le->data;
+        if (s->state != INV_UP || s->p.kind == INVITE_PLAY || strcmp(s->p.device_id, device_id)) continue;
+        if (call_id && !strcmp(s->call_id, call_id)) by_call = s;
+        /* sessions are appended: the first match is the oldest */
+        if (!by_channel && notify_device_id && !strcmp(s->p.channel_id, notify_device_id)) by_channel = s;
+        if (!by_device) by_device = s;
+    }
+    struct invite_session *s = by_call                                                    ? by_call
+                               : by_channel                                               ? by_channel
+                               : notify_device_id && !strcmp(notify_device_id, device_id) ? by_device
+                                                                                          : NULL;
+    if (!s) {
+        log_info(LOG_MOD, "device %s: MediaStatus 121 for %s matches no playback or download; ignored",
+                 device_id, notify_device_id ? notify_device_id : "?");
+        return false;
+    }
+    uint64_t id = s->id;
+    log_session(s, by_call ? "MediaStatus 121 (end of recording, same Call-ID)"
+                           : "MediaStatus 121 (end of recording)");
+    send_bye(s, INVITE_END_OF_RECORDING); /* may free s */
+    if (ended_hook) ended_hook(id, INVITE_END_OF_RECORDING);
+    return true;
 }
 
 void invite_device_gone(const char *device_id, const char *why)

@@ -4,7 +4,7 @@
  * registered source address of the device (not its Contact), over its TCP connection when it registered over
  * TCP, so NATed devices work. Control thread only.
  *
- * The media side (app/live_view.c) allocates the SSRC and the local port and opens the receiver BEFORE the
+ * The media side (app/gb_session.c) allocates the SSRC and the local port and opens the receiver BEFORE the
  * INVITE leaves, then adjusts to the answer (another y=, or tcp-active's c=/m=).
  */
 #ifndef GB_SIGNALING_INVITE_H
@@ -57,6 +57,14 @@ int invite_info_scale(uint64_t session, double scale);
 int invite_info_pause(uint64_t session);
 int invite_info_resume(uint64_t session);
 int invite_info_seek(uint64_t session, double npt_seconds);
+
+/* MediaStatus NotifyType 121 from device_id: its playback/download reached the end of the range. The session
+ * is the one whose Call-ID the MESSAGE carries (devices commonly reuse the INVITE's Call-ID), else the
+ * oldest recorded session (Playback/Download, established) of that device whose channel is the notify's
+ * DeviceID, else the oldest of the device when the notify names the device itself. It gets a BYE and the
+ * ended hook with reason INVITE_END_OF_RECORDING. False when nothing matched (the notify is ignored). */
+#define INVITE_END_OF_RECORDING "end of recording"
+bool invite_media_status_end(const char *device_id, const char *notify_device_id, const char *call_id);
 
 /* The device ended a session (BYE from the device, device offline or unregistered, MediaStatus 121). */
 void invite_set_ended_hook(void (*fn)(uint64_t session, const char *reason));

@@ -371,6 +371,16 @@ const struct manscdp_node *manscdp_next(const struct manscdp_node *node)
     return NULL;
 }
 
+const struct manscdp_node *manscdp_node_child(const struct manscdp_node *node)
+{
+    return node ? node->first_child : NULL;
+}
+
+const struct manscdp_node *manscdp_node_sibling(const struct manscdp_node *node)
+{
+    return node ? node->next_sibling : NULL;
+}
+
 size_t manscdp_count(const struct manscdp_msg *msg, const char *path)
 {
     size_t n = 0;

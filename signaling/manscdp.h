@@ -75,6 +75,10 @@ const struct manscdp_node *manscdp_first(const struct manscdp_msg *msg, const ch
 const struct manscdp_node *manscdp_node_find(const struct manscdp_node *node, const char *path);
 /* Next sibling element with the same name; NULL at the end. */
 const struct manscdp_node *manscdp_next(const struct manscdp_node *node);
+/* Every child element in document order, whatever its name (for bodies shown as they came, ConfigDownload):
+ * the first child, then each next sibling; NULL at the end. */
+const struct manscdp_node *manscdp_node_child(const struct manscdp_node *node);
+const struct manscdp_node *manscdp_node_sibling(const struct manscdp_node *node);
 /* How many elements path matches: its first match and that element's same-named siblings after it. */
 size_t manscdp_count(const struct manscdp_msg *msg, const char *path);
 /* Text at a path below node (NULL/"" path = the node's own text); NULL when absent. */

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "signaling/invite.h"
 #include "signaling/sig_core.h"
 
 /* CmdTypes this platform understands (or knowingly ignores); others are counted as unknown. */
@@ -73,6 +74,22 @@ static void handle_keepalive(struct sip_endpoint *ep, const struct sip_msg *msg,
     }
 }
 
+/* MediaStatus 121: a playback or download reached the end of its range (invite.c finds the session). */
+static void handle_media_status(struct sip_endpoint *ep, const struct sip_msg *msg, struct device *dev,
+                                const struct manscdp_msg *m)
+{
+    device_seen(dev, ep, msg);
+    sig_reply(ep, msg, 200, "OK", NULL);
+    struct manscdp_media_status st;
+    if (manscdp_decode_media_status(m, &st) != 0 || st.notify_type != MANSCDP_NOTIFY_MEDIA_END) {
+        log_info(LOG_MOD, "device %s: MediaStatus NotifyType %d ignored", dev->id, st.notify_type);
+        return;
+    }
+    char call_id[128];
+    pl_strcpy(&msg->callid, call_id, sizeof(call_id));
+    invite_media_status_end(dev->id, manscdp_device_id(m), call_id);
+}
+
 void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
 {
     sig_count(SC_MESSAGE);
@@ -112,8 +129,13 @@ void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
             device_seen(dev, ep, msg);
             sig_reply(ep, msg, 200, "OK", NULL);
             if (!cmdtype_known(cmd)) sig_count(SC_UNKNOWN_CMDTYPE);
-            query_handle_response(dev, m);
+            if (!strcasecmp(cmd, "RecordInfo"))
+                records_handle_response(dev, m); /* paged, records.c */
+            else
+                query_handle_response(dev, m);
         }
+    } else if (manscdp_is(m, MANSCDP_NOTIFY, "MediaStatus") && registration_valid(dev)) {
+        handle_media_status(ep, msg, dev, m);
     } else {
         if (!cmdtype_known(cmd)) {
             sig_count(SC_UNKNOWN_CMDTYPE);
@@ -122,6 +144,7 @@ void message_handle(struct sip_endpoint *ep, const struct sip_msg *msg)
                          cmd);
         }
         sig_reply(ep, msg, 200, "OK", NULL);
+        events_handle_notify(registration_valid(dev) ? dev : NULL, m); /* Alarm, MobilePosition */
     }
     manscdp_free(m);
 }

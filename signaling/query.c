@@ -1,12 +1,18 @@
 /*
  * Queries to devices and their answers: DeviceInfo and Catalog after a registration (and Catalog every
- * sip.catalog_interval_s), DeviceStatus on demand for the API.
+ * sip.catalog_interval_s), and query_send(): any Query or Control the API sends (DeviceStatus, PresetQuery,
+ * ConfigDownload, DeviceControl) with a waiter for its one Response.
  *
  * A query is a MESSAGE whose 200 only says "received"; the answer comes later as the device's own MESSAGE
  * (a Response with our SN). So there are two things to follow: the MESSAGE transaction (an error or a
  * timeout fails the query at once) and the answer (matched by device and SN, or just by device and CmdType
  * for devices that do not echo SN). Catalog answers are assembled in catalog.c until SumNum items are in, or
  * kept partial when sip.catalog_timeout_s passes without a new part.
+ *
+ * A waiter (struct pending) ends on the first of: the answer, an error or timeout of the MESSAGE transaction,
+ * sip.query_timeout_s, the device's deletion. Commands devices never answer (PTZ, TeleBoot, IFameCmd) are
+ * waiters that end on the MESSAGE's 2xx instead. Answers without our SN (some devices send SN 0 or none) go
+ * to the oldest waiter with the same CmdType and target DeviceID, else the same CmdType.
  *
  * Transaction callbacks carry a small heap context with the device ID, never a device pointer: the device
  * may be deleted through the API while its MESSAGE is in flight.
@@ -26,8 +32,10 @@
 struct pending {
     struct le le;
     char device_id[DEVICE_ID_MAX];
+    char target_id[DEVICE_ID_MAX]; /* the body's DeviceID */
     char cmdtype[32];
     uint32_t sn;
+    bool no_answer; /* ends on the MESSAGE's 2xx */
     uint64_t deadline_mono;
     query_done_fn done;
     void *arg;
@@ -47,14 +55,26 @@ static enum manscdp_charset out_charset(void)
     return strcasecmp(sig->cfg.sip.charset, "UTF-8") == 0 ? MANSCDP_UTF8 : MANSCDP_GB2312;
 }
 
-static struct pending *pending_find(const char *device_id, const char *cmdtype, uint32_t sn, bool any_sn)
+static struct pending *pending_find(const char *device_id, const char *cmdtype, uint32_t sn)
 {
     for (struct le *le = pendings.head; le; le = le->next) {
         struct pending *p = le->data;
-        if (strcmp(p->device_id, device_id) || strcasecmp(p->cmdtype, cmdtype)) continue;
-        if (any_sn || p->sn == sn) return p;
+        if (p->sn == sn && !strcmp(p->device_id, device_id) && !strcasecmp(p->cmdtype, cmdtype)) return p;
     }
     return NULL;
+}
+
+/* The waiter for an answer that did not carry our SN: same CmdType and target first, then same CmdType. */
+static struct pending *pending_find_unechoed(const char *device_id, const char *cmdtype, const char *target)
+{
+    struct pending *fallback = NULL;
+    for (struct le *le = pendings.head; le; le = le->next) {
+        struct pending *p = le->data;
+        if (p->no_answer || strcmp(p->device_id, device_id) || strcasecmp(p->cmdtype, cmdtype)) continue;
+        if (!strcmp(p->target_id, target)) return p;
+        if (!fallback) fallback = p;
+    }
+    return fallback;
 }
 
 static void pending_finish(struct pending *p, int err, const struct manscdp_msg *answer)
@@ -77,9 +97,13 @@ static void txn_response(int err, const struct sip_msg *msg, void *arg)
 {
     struct txn_ctx *ctx = arg;
     if (!err && msg && msg->scode < 200) return; /* provisional: wait for the final answer */
+    if (!err && msg && msg->scode < 300) {
+        struct pending *p = sig ? pending_find(ctx->device_id, ctx->cmdtype, ctx->sn) : NULL;
+        if (p && p->no_answer) pending_finish(p, 0, NULL);
+    }
     if (err || !msg || msg->scode >= 300) {
         int why = err ? err : EPROTO;
-        struct pending *p = pending_find(ctx->device_id, ctx->cmdtype, ctx->sn, false);
+        struct pending *p = pending_find(ctx->device_id, ctx->cmdtype, ctx->sn);
         struct device *dev = registry_find(ctx->device_id);
         if (sig && why != ECONNABORTED) {
             static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 10);
@@ -97,13 +121,15 @@ static void txn_response(int err, const struct sip_msg *msg, void *arg)
     free(ctx);
 }
 
-/* Builds and sends a Query; returns 0 and the SN used. */
-static int send_query(struct device *dev, const char *cmdtype, uint32_t *sn_out)
+/* Builds and sends a Query or Control (DeviceID target, or the device itself); returns 0 and the SN used. */
+static int send_request(struct device *dev, const struct query_spec *spec, uint32_t *sn_out)
 {
     char body[BODY_MAX];
     size_t len;
     uint32_t sn = sig_next_sn();
-    int err = manscdp_build_query(body, sizeof(body), &len, out_charset(), cmdtype, sn, dev->id, NULL, 0);
+    const char *cmdtype = spec->cmdtype;
+    int err = manscdp_build(body, sizeof(body), &len, out_charset(), spec->root, cmdtype, sn,
+                            spec->target_id ? spec->target_id : dev->id, spec->fields, spec->nfields);
     if (err) return err;
     struct txn_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx) return ENOMEM;
@@ -117,6 +143,12 @@ static int send_query(struct device *dev, const char *cmdtype, uint32_t *sn_out)
     }
     *sn_out = sn;
     return 0;
+}
+
+static int send_query(struct device *dev, const char *cmdtype, uint32_t *sn_out)
+{
+    struct query_spec spec = {.root = MANSCDP_QUERY, .cmdtype = cmdtype};
+    return send_request(dev, &spec, sn_out);
 }
 
 int query_device_info(struct device *dev)
@@ -149,24 +181,35 @@ void query_after_register(struct device *dev)
     if (err && err != EALREADY) log_warn(LOG_MOD, "device %s: cannot query it: %s", dev->id, strerror(err));
 }
 
-int query_device_status(struct device *dev, query_done_fn done, void *arg)
+int query_send(struct device *dev, const struct query_spec *spec, query_done_fn done, void *arg)
 {
+    const char *target = spec->target_id ? spec->target_id : dev->id;
+    if (strlen(spec->cmdtype) >= sizeof(((struct pending *)0)->cmdtype) || strlen(target) >= DEVICE_ID_MAX)
+        return EINVAL;
     struct pending *p = calloc(1, sizeof(*p));
     if (!p) return ENOMEM;
     uint32_t sn;
-    int err = send_query(dev, "DeviceStatus", &sn);
+    int err = send_request(dev, spec, &sn);
     if (err) {
         free(p);
         return err;
     }
     strcpy(p->device_id, dev->id);
-    strcpy(p->cmdtype, "DeviceStatus");
+    strcpy(p->target_id, target);
+    strcpy(p->cmdtype, spec->cmdtype);
+    p->no_answer = spec->no_answer;
     p->sn = sn;
     p->deadline_mono = clock_mono_ms() + (uint64_t)sig->cfg.sip.query_timeout_s * 1000;
     p->done = done;
     p->arg = arg;
     list_append(&pendings, &p->le, p);
     return 0;
+}
+
+int query_device_status(struct device *dev, query_done_fn done, void *arg)
+{
+    struct query_spec spec = {.root = MANSCDP_QUERY, .cmdtype = "DeviceStatus"};
+    return query_send(dev, &spec, done, arg);
 }
 
 /* ---- answers ---- */
@@ -247,11 +290,11 @@ void query_handle_response(struct device *dev, const struct manscdp_msg *m)
         handle_catalog(dev, m);
     } else if (!strcasecmp(cmd, "DeviceInfo")) {
         handle_device_info(dev, m);
-    } else if (!strcasecmp(cmd, "DeviceStatus")) {
+    } else {
         uint32_t sn = 0;
         bool has_sn = manscdp_sn(m, &sn);
-        struct pending *p = pending_find(dev->id, "DeviceStatus", sn, false);
-        if (!p || !has_sn) p = pending_find(dev->id, "DeviceStatus", 0, true);
+        struct pending *p = has_sn ? pending_find(dev->id, cmd, sn) : NULL;
+        if (!p) p = pending_find_unechoed(dev->id, cmd, manscdp_device_id(m));
         if (p) pending_finish(p, 0, m);
     }
 }

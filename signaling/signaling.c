@@ -46,6 +46,7 @@ void sig_device_offline(struct device *dev, const char *why)
     log_info(LOG_MOD, "device %s offline: %s", dev->id, why);
     device_mark_dirty(dev);
     invite_device_gone(dev->id, why);
+    subscribe_device_gone(dev->id); /* subscribed anew when it comes back */
 }
 
 /* ---- storage flush ---- */
@@ -87,6 +88,8 @@ static void sweep_handler(void *arg)
     struct sweep_ctx c = {clock_mono_ms(), clock_wall_ms()};
     registry_foreach(sweep_device, &c);
     query_sweep(c.mono);
+    records_sweep(c.mono);
+    subscribe_sweep(c.mono);
     tmr_start(&sig->sweep_tmr, SIG_SWEEP_MS, sweep_handler, NULL);
 }
 
@@ -131,9 +134,13 @@ int signaling_start(const struct gb_config *cfg)
         err = EIO;
         goto out;
     }
+    err = events_open();
+    if (err) goto out;
     err = endpoints_open();
     if (err) goto out;
     api_devices_register();
+    records_api_register();
+    events_api_register();
     tmr_start(&sig->sweep_tmr, SIG_SWEEP_MS, sweep_handler, NULL);
     sig->started = true;
     log_info(LOG_MOD,
@@ -158,6 +165,13 @@ static void sessions_ended(void *arg)
     tmr_start(&done_tmr, 0, done_handler, NULL);
 }
 
+/* every subscription got its Expires: 0 (answered or timed out) */
+static void subscriptions_ended(void *arg)
+{
+    (void)arg;
+    invite_bye_all(sessions_ended, NULL);
+}
+
 void signaling_shutdown(void (*done)(void *arg), void *arg)
 {
     done_fn = done;
@@ -167,7 +181,7 @@ void signaling_shutdown(void (*done)(void *arg), void *arg)
         tmr_cancel(&sig->sweep_tmr);
         tmr_cancel(&sig->flush_tmr);
         storage_flush_dirty();
-        invite_bye_all(sessions_ended, NULL);
+        subscribe_shutdown(subscriptions_ended, NULL); /* then BYE the media sessions */
         return;
     }
     tmr_start(&done_tmr, 0, done_handler, NULL);
@@ -180,8 +194,11 @@ void signaling_close(void)
     tmr_cancel(&sig->sweep_tmr);
     tmr_cancel(&sig->flush_tmr);
     query_close();
+    records_close();
     invite_close();
     endpoints_close();
+    subscribe_close(); /* after the endpoints: their transactions' callbacks look subscriptions up */
+    events_close();
     if (storage_is_open()) storage_flush_dirty();
     registry_close();
     storage_close();
@@ -221,6 +238,16 @@ void signaling_metrics(void (*emit)(void *arg, const char *name, double value), 
         [SC_INVITE_FAILED] = "gbgate_sip_invites_failed_total",
         [SC_BYE_SENT] = "gbgate_sip_bye_sent_total",
         [SC_BYE_RECEIVED] = "gbgate_sip_bye_received_total",
+        [SC_PTZ_SENT] = "gbgate_sip_ptz_sent_total",
+        [SC_CONTROL_SENT] = "gbgate_sip_controls_sent_total",
+        [SC_CONTROL_FAILED] = "gbgate_sip_controls_failed_total",
+        [SC_CONTROL_BAD_REQUEST] = "gbgate_api_control_bad_requests_total",
+        [SC_ALARMS] = "gbgate_sip_alarms_total",
+        [SC_POSITIONS] = "gbgate_sip_positions_total",
+        [SC_EVENTS_DROPPED] = "gbgate_sip_events_dropped_total",
+        [SC_SUBSCRIBE_SENT] = "gbgate_sip_subscribe_sent_total",
+        [SC_SUBSCRIBE_FAILED] = "gbgate_sip_subscribe_failed_total",
+        [SC_NOTIFY] = "gbgate_sip_notify_total",
     };
     if (!sig) return;
     for (int i = 0; i < SC_COUNT; i++) emit(arg, names[i], (double)sig->counters[i]);

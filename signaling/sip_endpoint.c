@@ -202,7 +202,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     else if (!pl_strcmp(&msg->met, "BYE") || !pl_strcmp(&msg->met, "CANCEL"))
         sig_reply(ep, msg, 481, "Call/Transaction Does Not Exist", NULL);
     else if (!pl_strcmp(&msg->met, "NOTIFY"))
-        sig_reply(ep, msg, 200, "OK", NULL); /* catalog/alarm subscriptions are not used yet */
+        subscribe_handle_notify(ep, msg); /* subscriptions: subscribe_notify.c */
     else
         sig_reply(ep, msg, 405, "Method Not Allowed",
                   "Allow: REGISTER, MESSAGE, OPTIONS, ACK, BYE, NOTIFY\r\n");

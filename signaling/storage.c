@@ -164,6 +164,11 @@ bool storage_is_open(void)
     return db != NULL;
 }
 
+sqlite3 *storage_db(void)
+{
+    return db;
+}
+
 /* ---- load ---- */
 
 static void column_text(sqlite3_stmt *st, int col, char *dst, size_t size)

@@ -18,6 +18,9 @@
 int storage_open(const char *path);
 void storage_close(void);
 bool storage_is_open(void);
+/* The open database handle (NULL when closed), for the other tables' files (storage_events.c). */
+struct sqlite3;
+struct sqlite3 *storage_db(void);
 
 /* Loads every device (offline) and its channels into the registry. Returns the device count or -1. */
 int storage_load(void);

@@ -106,6 +106,7 @@ class Gateway:
             "media.rtp_port_range": f"{self.range_min}-{self.range_max}",
             "media.workers": str(workers),
             "storage.path": os.path.join(self.dir, "gbgate.db"),
+            "record.dir": os.path.join(self.dir, "records"),
             "log.level": "debug",
         }
         self.settings.update({k: str(v) for k, v in (overrides or {}).items()})
@@ -301,6 +302,26 @@ class Check:
                 print(f"--- {gw.name} log tail ---\n{gw.log()[-4000:]}")
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
         sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
+
+
+CHROMIUM = os.environ.get("GB_CHROMIUM") or "/usr/bin/chromium"
+
+
+def require_browser():
+    """Skips (77) unless Debian's chromium, node, playwright-core and mpegts.js are installed (the browser tests
+    never download a browser)."""
+    missing = []
+    if not os.access(CHROMIUM, os.X_OK):
+        missing.append(f"{CHROMIUM} (Debian package chromium)")
+    if not shutil.which("node"):
+        missing.append("node (Debian package nodejs)")
+    if not os.path.isdir(os.path.join(SOURCE, "node_modules", "playwright-core")):
+        missing.append("node_modules/playwright-core")
+    if not os.path.isfile(os.path.join(SOURCE, "web", "vendor", "mpegts.js")):
+        missing.append("web/vendor/mpegts.js")
+    if missing:
+        skip("the browser test needs " + ", ".join(missing) + " (run scripts/install-deps.sh; "
+             "the test never downloads a browser)")
 
 
 def require_tools(*tools):

@@ -10,7 +10,6 @@ node_modules. Details: docs/CONSOLE.md."""
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import time
 import gbtest
 
 DRIVER = os.path.join(gbtest.HERE, "web", "console_test.mjs")
-CHROMIUM = os.environ.get("GB_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM = gbtest.CHROMIUM
 WEB_OUT = os.path.join(gbtest.OUTPUT, "web")
 TOKEN = "web-console-test-token"
 RUN_S = 170  # upper bound of the media and devices the test keeps running
@@ -27,21 +26,6 @@ DEVICE_A = "34020000001320000001"  # two devices, 3 channels each, keepalive eve
 DEVICE_B = "34020000011320000001"  # one device, 2 channels, no keepalive: offline after keepalive_timeout_s
 DEVICE_C = "34020000021320000001"  # one device, 1 channel, refuses every INVITE with 486
 DEVICE_D = "34020000031320000001"  # one device, 1 channel, never answers an INVITE
-
-
-def require_browser():
-    missing = []
-    if not os.access(CHROMIUM, os.X_OK):
-        missing.append(f"{CHROMIUM} (Debian package chromium)")
-    if not shutil.which("node"):
-        missing.append("node (Debian package nodejs)")
-    if not os.path.isdir(os.path.join(gbtest.SOURCE, "node_modules", "playwright-core")):
-        missing.append("node_modules/playwright-core")
-    if not os.path.isfile(os.path.join(gbtest.SOURCE, "web", "vendor", "mpegts.js")):
-        missing.append("web/vendor/mpegts.js")
-    if missing:
-        gbtest.skip("the browser test needs " + ", ".join(missing) + " (run scripts/install-deps.sh; "
-                    "the test never downloads a browser)")
 
 
 def non_loopback_ip():
@@ -65,7 +49,7 @@ def device_media_options():
 
 
 gbtest.require_tools("ffmpeg", "gbgate", "gbsim")
-require_browser()
+gbtest.require_browser()
 os.makedirs(WEB_OUT, exist_ok=True)
 for old in os.listdir(WEB_OUT):
     if old.endswith(".png"):
@@ -371,7 +355,7 @@ check.eq("delete: device gone from the API", gw.api("GET", f"/api/v1/devices/{DE
 # 7. Chinese
 r = result("chinese")
 check.eq("Chinese: html lang", r.get("lang"), "zh-CN")
-check.eq("Chinese: tabs", r.get("tabs"), ["实时预览", "流列表"])
+check.eq("Chinese: tabs", r.get("tabs"), ["实时预览", "流列表", "录像回放"])
 check.eq("Chinese: search placeholder", r.get("search"), "按编号或名称搜索")
 check.eq("both languages have every key", r.get("missing"), [])
 texts = {m["kind"]: m["text"] for m in r.get("messages", [])}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "test/sim/device_events.h"
 #include "test/sim/device_sim.h"
 
 #define BODY_MAX (60 * 1024)
@@ -34,6 +35,7 @@ struct sim_device {
     unsigned query_key_next;
     struct list calls; /* INVITE sessions (device_invite.c) */
     bool keepalive_stopped;
+    struct sim_events *events; /* subscriptions, alarms, positions (device_events.c) */
 };
 
 static const char *const place_names[] = {"东门", "西门", "南门", "北门", "大厅", "停车场", "仓库", "走廊"};
@@ -278,6 +280,7 @@ void sim_device_tick(struct sim_device *dev, uint64_t now)
         dev->ka_due = 0;
         keepalive_tick(dev);
     }
+    if (dev->registered) sim_events_tick(dev->events, now);
 }
 
 /* ---- answering queries ---- */
@@ -342,6 +345,9 @@ static void answer_query(struct sim_device *dev, const struct manscdp_msg *q)
         sim_stats.q_catalog++;
         answer_catalog(dev, sn);
         return;
+    } else if (!strcasecmp(cmd, "RecordInfo")) {
+        sim_records_answer(dev, q); /* device_records.c */
+        return;
     } else if (!strcasecmp(cmd, "DeviceInfo")) {
         sim_stats.q_device_info++;
         struct manscdp_device_info info = {.channel = sim_opt.channels};
@@ -377,7 +383,7 @@ static void answer_query(struct sim_device *dev, const struct manscdp_msg *q)
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
     struct sim_device *dev = arg;
-    if (sim_call_handle(dev, msg)) return true;
+    if (sim_call_handle(dev, msg) || sim_events_handle_request(dev->events, msg)) return true;
     if (pl_strcmp(&msg->met, "MESSAGE")) {
         if (pl_strcmp(&msg->met, "ACK")) (void)sip_reply(dev->sip, msg, 501, "Not Implemented");
         return true;
@@ -400,7 +406,10 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
     }
     dev->query_keys[dev->query_key_next++ % 4] = key;
     (void)sip_reply(dev->sip, msg, 200, "OK");
-    if (manscdp_root(q) == MANSCDP_QUERY) answer_query(dev, q);
+    if (!sim_control_handle(dev, q) && manscdp_root(q) == MANSCDP_QUERY)
+        answer_query(dev, q);
+    else if (manscdp_root(q) == MANSCDP_RESPONSE)
+        sim_events_message(dev->events, q);
     manscdp_free(q);
     return true;
 }
@@ -433,6 +442,17 @@ struct list *sim_device_calls(struct sim_device *dev)
     return &dev->calls;
 }
 
+enum manscdp_charset sim_device_charset(void)
+{
+    return body_charset();
+}
+
+int sim_device_send_body(struct sim_device *dev, char *body, size_t len)
+{
+    finish_body(body, &len);
+    return send_message(dev, body, len, response_sent);
+}
+
 /* ---- lifecycle ---- */
 
 int sim_device_create(struct sim_device **out, int index)
@@ -448,6 +468,7 @@ int sim_device_create(struct sim_device **out, int index)
     if (!err) err = sip_transp_add(dev->sip, sim_opt.transport, &dev->laddr);
     if (!err) err = sip_transp_laddr(dev->sip, &dev->laddr, sim_opt.transport, &sim_opt.server);
     if (!err) err = sip_listen(&dev->lsnr, dev->sip, true, request_handler, dev);
+    if (!err && !(dev->events = sim_events_create(dev))) err = ENOMEM;
     if (err) {
         sim_device_destroy(dev);
         return err;
@@ -480,6 +501,7 @@ void sim_device_destroy(struct sim_device *dev)
 {
     if (!dev) return;
     sim_calls_close(dev);
+    sim_events_destroy(dev->events);
     dev->lsnr = mem_deref(dev->lsnr);
     if (dev->sip) sip_close(dev->sip, true);
     dev->sip = mem_deref(dev->sip);

@@ -14,6 +14,9 @@
  * Offer -> media: UDP to c=:m=; TCP/RTP/AVP with a=setup:passive (the platform listens): connect to c=:m=;
  * a=setup:active (the platform connects): listen on a port of our own, answered in m= with a=setup:passive.
  * The SSRC is the offer's y= unless --answer-ssrc. Sending starts at the ACK and stops at BYE or CANCEL.
+ * Offers with s=Playback / s=Download (t=, a=downloadspeed) are answered the same way, with their own s= and
+ * t=; device_playback.c then paces the media from the recording position and obeys the dialog's INFO
+ * MANSRTSP (a refused body is answered 400). Live calls answer INFO 200 and ignore it, as before.
  *
  * Replies are stateless (like the rest of the simulator) but keep the INVITE message referenced, so that the
  * 101 and the delayed final answer carry the same To tag, and a retransmitted INVITE gets the same answer.
@@ -25,6 +28,7 @@
 
 #include "signaling/invite_sdp.h"
 #include "test/sim/device_media.h"
+#include "test/sim/device_playback.h"
 #include "test/sim/device_sim.h"
 
 struct sim_call {
@@ -43,9 +47,15 @@ struct sim_call {
     size_t sdp_len;
     struct device_media *media;
     struct tmr answer_tmr, bye_tmr, stop_tmr;
+    struct device_playback_offer offer; /* s=Playback/Download, t=, a=downloadspeed (device_playback.c) */
+    struct device_playback *pb;         /* the call's record; pacing for playback/download */
+    const char *end_how;                /* for the record: how the call ended */
+    uint32_t info_cseq; /* of the last INFO obeyed: a retransmission is answered, not obeyed */
+    int info_code;
 };
 
 static const char *const transport_names[] = {"udp", "tcp-passive", "tcp-active"}; /* the platform's view */
+static const char *const session_names[] = {"Play", "Playback", "Download"}; /* by enum device_call_kind */
 
 static void event(const struct sim_call *c, const char *name, const char *extra)
 {
@@ -68,6 +78,7 @@ static void call_free(struct sim_call *c)
     tmr_cancel(&c->answer_tmr);
     tmr_cancel(&c->bye_tmr);
     tmr_cancel(&c->stop_tmr);
+    device_playback_end(c->pb, c->end_how ? c->end_how : "closed");
     device_media_stop(c->media);
     c->invite = mem_deref(c->invite);
     list_unlink(&c->le);
@@ -80,11 +91,13 @@ static void build_sdp(struct sim_call *c)
 {
     const char *nl = sim_opt.answer_bare_lf ? "\n" : "\r\n";
     bool tcp = c->transport != DEVICE_MEDIA_UDP;
-    int n = snprintf(c->sdp, sizeof(c->sdp),
-                     "v=0%so=%s 0 0 IN IP4 %s%ss=Play%sc=IN IP4 %s%st=0 0%sm=video %d %s 96%sa=sendonly%s"
-                     "a=rtpmap:96 PS/90000%s",
-                     nl, c->channel_id, sim_opt.local_ip, nl, nl, sim_opt.local_ip, nl, nl, c->local_port,
-                     tcp ? "TCP/RTP/AVP" : "RTP/AVP", nl, nl, nl);
+    int n =
+        snprintf(c->sdp, sizeof(c->sdp),
+                 "v=0%so=%s 0 0 IN IP4 %s%ss=%s%sc=IN IP4 %s%st=%llu %llu%sm=video %d %s 96%sa=sendonly%s"
+                 "a=rtpmap:96 PS/90000%s",
+                 nl, c->channel_id, sim_opt.local_ip, nl, session_names[c->offer.kind], nl, sim_opt.local_ip,
+                 nl, (unsigned long long)c->offer.start, (unsigned long long)c->offer.end, nl, c->local_port,
+                 tcp ? "TCP/RTP/AVP" : "RTP/AVP", nl, nl, nl);
     if (tcp)
         n += snprintf(c->sdp + n, sizeof(c->sdp) - (size_t)n, "a=setup:%s%sa=connection:new%s",
                       c->transport == DEVICE_MEDIA_TCP_CONNECT ? "active" : "passive", nl, nl);
@@ -142,6 +155,8 @@ static int prepare_media(struct sim_call *c, const struct sip_msg *msg)
         re_snprintf(c->media_ip, sizeof(c->media_ip), "%j", &msg->src);
     c->media_port = offer.remote_port;
     c->ssrc = sim_opt.answer_ssrc >= 0 ? (uint32_t)sim_opt.answer_ssrc : offer.ssrc;
+    device_playback_read_offer(body, len, &c->offer);
+    c->pb = device_playback_create(&c->offer, c->dev, c->channel_id, c->call_id, c->invite);
     if (!device_media_available(c->channel)) {
         event(c, "no-media-configured", NULL);
         c->local_port = 9; /* discard: a port the answer can name */
@@ -152,6 +167,7 @@ static int prepare_media(struct sim_call *c, const struct sip_msg *msg)
              c->call_id);
     int err = device_media_start(&c->media, c->channel, c->transport, sim_opt.local_ip, c->media_ip,
                                  c->media_port, c->ssrc, &c->local_port, label);
+    if (!err) device_playback_attach(c->pb, c->media);
     return err ? 500 : 0;
 }
 
@@ -188,12 +204,17 @@ static void handle_invite(struct sim_device *dev, const struct sip_msg *msg)
     if (sim_opt.answer_provisional || sim_opt.answer_delay_ms > 0)
         (void)sip_replyf(sip, msg, 100, "Trying", "Content-Length: 0\r\n\r\n");
     int code = sim_opt.answer_refuse ? 0 : prepare_media(c, msg);
-    char extra[200];
-    snprintf(extra, sizeof(extra), "transport=%s media=%s:%d ssrc=%010u answer_port=%d",
-             transport_names[c->transport], c->media_ip[0] ? c->media_ip : "-", c->media_port, c->ssrc,
-             c->local_port);
+    char extra[320];
+    int n = snprintf(extra, sizeof(extra), "transport=%s media=%s:%d ssrc=%010u answer_port=%d",
+                     transport_names[c->transport], c->media_ip[0] ? c->media_ip : "-", c->media_port,
+                     c->ssrc, c->local_port);
+    if (c->offer.kind != DEVICE_CALL_PLAY && n > 0 && (size_t)n < sizeof(extra))
+        snprintf(extra + n, sizeof(extra) - (size_t)n, " kind=%s start=%llu end=%llu speed=%d",
+                 device_call_kind_name(c->offer.kind), (unsigned long long)c->offer.start,
+                 (unsigned long long)c->offer.end, c->offer.download_speed);
     event(c, "invite", extra);
     if (code) {
+        c->end_how = "refused";
         (void)sip_replyf(sip, msg, (uint16_t)code,
                          code == 488 ? "Not Acceptable Here" : "Server Internal Error",
                          "Content-Length: 0\r\n\r\n");
@@ -241,6 +262,7 @@ static void device_bye(void *arg)
                            &inv->to.val, inv->tag, &inv->from.val, &inv->callid);
     sim_stats.byes_sent++;
     event(c, "bye-sent", err ? "error=send" : NULL);
+    c->end_how = "bye-sent";
     call_free(c);
 }
 
@@ -251,6 +273,7 @@ static void media_stop(void *arg)
     struct device_media_totals t = {0};
     if (c->media) device_media_counts(c->media, &t);
     snprintf(extra, sizeof(extra), "packets=%llu", (unsigned long long)t.packets);
+    device_playback_detach(c->pb);
     device_media_stop(c->media);
     c->media = NULL;
     event(c, "media-stopped", extra);
@@ -293,6 +316,7 @@ bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg)
         if (c->media) device_media_counts(c->media, &t);
         snprintf(extra, sizeof(extra), "packets=%llu", (unsigned long long)t.packets);
         event(c, "bye-received", extra);
+        c->end_how = "bye-received";
         call_free(c);
         return true;
     }
@@ -305,7 +329,17 @@ bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg)
         (void)sip_replyf(sip, c->invite, 487, "Request Terminated", "Content-Length: 0\r\n\r\n");
         sim_stats.cancels++;
         event(c, "cancel", NULL);
+        c->end_how = "cancel";
         call_free(c);
+        return true;
+    }
+    if (c && !pl_strcmp(&msg->met, "INFO") && device_playback_kind(c->pb) != DEVICE_CALL_PLAY) {
+        const char *why = "";
+        if (!c->info_code || msg->cseq.num != c->info_cseq) {
+            c->info_code = device_playback_info(c->pb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb), &why);
+            c->info_cseq = msg->cseq.num;
+        }
+        (void)sip_reply(sip, msg, (uint16_t)c->info_code, c->info_code == 200 ? "OK" : "Bad MANSRTSP Body");
         return true;
     }
     if (c) { /* INFO and the like in a dialog */

@@ -10,6 +10,10 @@
  *                [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]
  *                [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]
  *                [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]
+ *                [--control-log FILE] [--control-silent]
+ *                [--playback-end-never] [--record-length S] [--events-log FILE]
+ *                [--records-per-message K] [--records-none] [--records-ignore] [--alarm-every S]
+ *                [--position-every S] [--subscribe-refuse CODE] [--notify-catalog-add]
  *
  * The devices are spread over --threads threads (default: half the cores, 1 below 4 cores, at most 4), each
  * running its own libre loop: libre keeps one sorted timer list per loop and walks it on every insert, so one
@@ -28,7 +32,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "test/sim/device_events.h"
 #include "test/sim/device_media.h"
+#include "test/sim/device_playback.h"
 #include "test/sim/device_sim.h"
 #include "test/sim/sim_device.h"
 
@@ -73,7 +79,9 @@ static void usage(void)
         "       [--media-video FILE] [--media-audio FILE] [--media-ps FILE] [--media-fps N]\n"
         "       [--channel-media N=FILE[,FILE]]... [--answer-ssrc N] [--answer-no-sdp] [--answer-bare-lf]\n"
         "       [--answer-provisional] [--answer-delay-ms MS] [--answer-refuse CODE] [--answer-never]\n"
-        "       [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]\n");
+        "       [--bye-after S] [--keepalive-stop-after S] [--media-stop-after S] [--quiet-events]\n"
+        "device control: [--control-log FILE] [--control-silent]\n" SIM_EVENTS_USAGE
+        "playback/download: [--playback-end-never] [--record-length S] [--events-log FILE]\n");
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -126,7 +134,12 @@ static int parse_options(int argc, char **argv)
         O_BYEAFTER,
         O_KASTOP,
         O_MSTOP,
-        O_QEVENTS
+        O_QEVENTS,
+        O_CTLLOG,
+        O_CTLSILENT,
+        O_PBENDNEVER,
+        O_RECLEN,
+        O_EVLOG
     };
     static const struct option longopts[] = {{"server", 1, 0, O_SERVER},
                                              {"transport", 1, 0, O_TRANSPORT},
@@ -168,6 +181,12 @@ static int parse_options(int argc, char **argv)
                                              {"keepalive-stop-after", 1, 0, O_KASTOP},
                                              {"media-stop-after", 1, 0, O_MSTOP},
                                              {"quiet-events", 0, 0, O_QEVENTS},
+                                             {"control-log", 1, 0, O_CTLLOG},
+                                             {"control-silent", 0, 0, O_CTLSILENT},
+                                             SIM_EVENTS_LONGOPTS,
+                                             {"playback-end-never", 0, 0, O_PBENDNEVER},
+                                             {"record-length", 1, 0, O_RECLEN},
+                                             {"events-log", 1, 0, O_EVLOG},
                                              {0, 0, 0, 0}};
     struct sim_options *o = &sim_opt;
     memset(o, 0, sizeof(*o));
@@ -245,7 +264,14 @@ static int parse_options(int argc, char **argv)
         case O_KASTOP: o->keepalive_stop_s = atof(optarg); break;
         case O_MSTOP: o->media_stop_s = atof(optarg); break;
         case O_QEVENTS: o->quiet_events = true; break;
-        default: return -1;
+        case O_CTLLOG: media_error |= sim_control_open_log(optarg) != 0; break;
+        case O_CTLSILENT: o->control_silent = true; break;
+        case O_PBENDNEVER: o->playback_end_never = true; break;
+        case O_RECLEN: o->record_length_s = atof(optarg); break;
+        case O_EVLOG: o->events_log = optarg; break;
+        default:
+            if (c < SIM_EVENTS_OPT_FIRST || c >= SIM_EVENTS_OPT_LAST || !sim_events_option(c, optarg))
+                return -1;
         }
     }
     if (media_error || device_media_add_default(media_video, media_audio, media_ps) != 0) return -1;
@@ -274,7 +300,7 @@ static void print_summary(const struct sim_stats *st, int registered)
         "\"all_registered_ms\":%llu,\"all_catalogs_ms\":%llu,"
         "\"invites\":%llu,\"invites_refused\":%llu,\"acks\":%llu,\"byes_received\":%llu,\"byes_sent\":%llu,"
         "\"cancels\":%llu,\"media\":{\"sessions\":%llu,\"packets\":%llu,\"frames\":%llu,"
-        "\"send_errors\":%llu}}\n",
+        "\"send_errors\":%llu}%s%s,",
         sim_opt.count, registered, failed, (unsigned long long)st->registers_ok,
         (unsigned long long)st->challenges, (unsigned long long)st->auth_rejected,
         (unsigned long long)st->register_errors, (unsigned long long)st->unregisters,
@@ -287,7 +313,10 @@ static void print_summary(const struct sim_stats *st, int registered)
         (unsigned long long)st->invites_refused, (unsigned long long)st->acks,
         (unsigned long long)st->byes_received, (unsigned long long)st->byes_sent,
         (unsigned long long)st->cancels, (unsigned long long)mt.sessions, (unsigned long long)mt.packets,
-        (unsigned long long)mt.frames, (unsigned long long)mt.send_errors);
+        (unsigned long long)mt.frames, (unsigned long long)mt.send_errors, sim_control_summary_json(),
+        sim_events_summary_json());
+    device_playback_print_summary(stdout); /* "calls":[...] */
+    fputs("}\n", stdout);
     fflush(stdout);
 }
 
@@ -424,7 +453,7 @@ int sim_device_main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (device_media_prepare() != 0) {
+    if (device_media_prepare() != 0 || device_playback_events_open(sim_opt.events_log) != 0) {
         device_media_cleanup();
         return 1;
     }
@@ -465,6 +494,8 @@ int sim_device_main(int argc, char **argv)
     free(shards);
     shards = NULL;
     device_media_cleanup();
+    device_playback_cleanup();
+    sim_control_close();
     libre_close();
     return rc || registered < sim_opt.count ? 1 : 0;
 }

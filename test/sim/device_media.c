@@ -63,6 +63,10 @@ struct device_media {
     struct device_media_totals counts;
     bool started, dead_reported;
     char label[200];
+    /* playback (device_playback.c): it paces, the seq runs on across seeks */
+    device_media_pace_fn pace;
+    void *pace_arg;
+    uint16_t seq_next;
 };
 
 /* ---- sources ---- */
@@ -225,7 +229,8 @@ static void send_frame(struct device_media *m)
         struct sim_out_packet *e = &m->out[j];
         rtp_wr16(e->head, p->len);
         memcpy(e->head + 2, pkt, RTP_HEADER_SIZE);
-        rtp_wr16(e->head + 4, (uint16_t)(m->seq_base + m->pass * c->seq_span + p->seq_offset));
+        rtp_wr16(e->head + 4,
+                 m->pace ? m->seq_next++ : (uint16_t)(m->seq_base + m->pass * c->seq_span + p->seq_offset));
         rtp_wr32(e->head + 6, ts);
         rtp_wr32(e->head + 10, m->ssrc);
         e->rest_len = p->len - RTP_HEADER_SIZE;
@@ -279,6 +284,11 @@ static void tick(void *arg)
         pthread_mutex_unlock(&send_lock);
     }
     int64_t now = mono_ns();
+    if (m->pace) { /* playback: the pacer sends what is due and says when to come back (< 0: when kicked) */
+        int64_t wait_ns = m->pace(m->pace_arg, m, now);
+        if (wait_ns >= 0) tmr_start(&m->tmr, (uint64_t)(wait_ns / 1000000), tick, m);
+        return;
+    }
     for (int n = 0; frame_due_ns(m) <= now && !m->sock.dead; n++) {
         if (n == MAX_CATCH_UP) { /* the thread was stalled: resume from here instead of bursting */
             m->start_ns += now - frame_due_ns(m);
@@ -397,4 +407,57 @@ void device_media_get_totals(struct device_media_totals *out)
     pthread_mutex_lock(&totals_lock);
     *out = totals;
     pthread_mutex_unlock(&totals_lock);
+}
+
+/* ---- playback: a cursor into the looped clip, moved and paced by device_playback.c ---- */
+
+void device_media_set_pacer(struct device_media *m, device_media_pace_fn pace, void *arg)
+{
+    m->pace = pace;
+    m->pace_arg = arg;
+    m->seq_next = m->seq_base;
+}
+
+void device_media_kick(struct device_media *m)
+{
+    if (m && m->started && m->sock.fd >= 0) tmr_start(&m->tmr, 0, tick, m);
+}
+
+int64_t device_media_cursor_ts(const struct device_media *m)
+{
+    const struct sim_clip *c = m->clip;
+    return (int64_t)m->pass * c->period + c->frames[m->next_frame].send_ts;
+}
+
+/* Where decoding can start: a video keyframe, or any frame of a clip without video. */
+static bool start_point(const struct sim_clip *c, size_t i, bool has_video)
+{
+    return !has_video || (c->frames[i].video && c->frames[i].key);
+}
+
+int64_t device_media_cursor_seek(struct device_media *m, int64_t rec)
+{
+    const struct sim_clip *c = m->clip;
+    int64_t period = c->period > 0 ? c->period : 1;
+    if (rec < 0) rec = 0;
+    uint64_t pass = (uint64_t)(rec / period);
+    int64_t offset = rec % period;
+    bool has_video = false;
+    for (size_t i = 0; i < c->frame_count && !has_video; i++) has_video = c->frames[i].video;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < c->frame_count && c->frames[i].send_ts <= offset; i++)
+        if (start_point(c, i, has_video)) best = i;
+    if (best == SIZE_MAX && pass > 0) { /* before the clip's first keyframe: the previous pass's last one */
+        pass--;
+        for (size_t i = c->frame_count; i-- > 0 && best == SIZE_MAX;)
+            if (start_point(c, i, has_video)) best = i;
+    }
+    m->pass = pass;
+    m->next_frame = best == SIZE_MAX ? 0 : best;
+    return device_media_cursor_ts(m);
+}
+
+void device_media_cursor_send(struct device_media *m)
+{
+    send_frame(m);
 }

@@ -55,4 +55,21 @@ struct device_media_totals {
 void device_media_counts(const struct device_media *m, struct device_media_totals *out);
 void device_media_get_totals(struct device_media_totals *out);
 
+/* Playback and download (device_playback.c). The recording is the clip looped: recording time (90 kHz) T is
+ * pass T / period, offset T % period; frames carry PS PTS and RTP timestamps = their recording time (plus
+ * the stream's random RTP base). With a pacer set, the session no longer paces itself: on every timer tick
+ * pace() sends what is due with device_media_cursor_send() and returns the ns until it wants the next tick,
+ * or < 0 to sleep until device_media_kick(). RTP seq then runs on by one per packet across seeks. */
+typedef int64_t (*device_media_pace_fn)(void *arg, struct device_media *m, int64_t now_ns);
+void device_media_set_pacer(struct device_media *m, device_media_pace_fn pace, void *arg);
+/* Calls the pacer at once (after a resume, seek or speed change); nothing before the ACK/connection. */
+void device_media_kick(struct device_media *m);
+/* Recording time of the frame the cursor is on (the next one to send). */
+int64_t device_media_cursor_ts(const struct device_media *m);
+/* Moves the cursor to the last keyframe (any frame without video) at or before recording time rec; returns
+ * that frame's recording time. */
+int64_t device_media_cursor_seek(struct device_media *m, int64_t rec);
+/* Sends the frame at the cursor and moves on to the next. */
+void device_media_cursor_send(struct device_media *m);
+
 #endif

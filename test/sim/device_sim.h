@@ -5,7 +5,8 @@
  *
  * device_main.c: options, lifecycle, JSON summary. device_agent.c: one device's SIP behaviour.
  * device_invite.c: answering INVITE (live view) with the quirks of real devices; device_media.c: the media
- * each channel then sends (the `gbsim send` clip and socket machinery, in-process).
+ * each channel then sends (the `gbsim send` clip and socket machinery, in-process). device_records.c and
+ * device_events.c (device_events.h): RecordInfo pages, SUBSCRIBE/NOTIFY, Alarm and MobilePosition.
  */
 #ifndef GB_TEST_SIM_DEVICE_SIM_H
 #define GB_TEST_SIM_DEVICE_SIM_H
@@ -36,7 +37,12 @@ struct sim_options {
     double
         keepalive_stop_s; /* > 0: keepalives stop this long after start (the platform sees it go offline) */
     double media_stop_s;  /* > 0: media stops this long after the ACK, the dialog stays (RTP timeout) */
+    bool control_silent;  /* DeviceControl/PresetQuery/ConfigDownload are logged but never answered */
     uint64_t start_ms;    /* tmr_jiffies() at start */
+    /* playback and download (device_playback.c) */
+    bool playback_end_never; /* no MediaStatus 121 at the end of a recording */
+    double record_length_s;  /* > 0: recordings end this many seconds after the asked start */
+    const char *events_log;  /* --events-log FILE: one JSON line per call event */
 };
 
 struct sim_stats {
@@ -74,6 +80,17 @@ struct list *sim_device_calls(struct sim_device *dev);
  * of those. sim_calls_close ends every session of the device silently (at exit). */
 bool sim_call_handle(struct sim_device *dev, const struct sip_msg *msg);
 void sim_calls_close(struct sim_device *dev);
+
+/* Device control (device_control.c): DeviceControl, PresetQuery and ConfigDownload. True when msg was one of
+ * those (answered, or left unanswered as the standard or --control-silent says). */
+bool sim_control_handle(struct sim_device *dev, const struct manscdp_msg *msg);
+int sim_control_open_log(const char *path); /* --control-log; 0 or errno */
+void sim_control_close(void);
+const char *sim_control_summary_json(void); /* ",\"controls\":{...}" for the JSON summary */
+/* What device_control.c needs of device_agent.c: the charset bodies are built in, and sending a built body
+ * to the platform (with the --utf8-under-gb2312 / --no-xml-decl quirks applied). 0 or errno. */
+enum manscdp_charset sim_device_charset(void);
+int sim_device_send_body(struct sim_device *dev, char *body, size_t len);
 
 /* Called by agents when a milestone is reached (the main file measures times). */
 void sim_note_registered(void);

@@ -53,7 +53,8 @@ void sim_options_usage(FILE *out)
         "                      header, PSM or PES), PES sized to fit a packet\n"
         "  --sparse-packs      pack header only on keyframes, many PES per pack\n"
         "test outputs:\n"
-        "  --stamp-log FILE    stream 0: '<rtp timestamp 90k> <CLOCK_REALTIME us>' per video frame sent\n"
+        "  --stamp-log FILE    '<rtp timestamp 90k> <CLOCK_REALTIME us> <stream>' per video frame sent\n"
+        "  --stamp-streams N   streams 0..N-1 in the --stamp-log (default 1; at most 4M lines are written)\n"
         "  --dump-ps FILE      stream 0: the RTP payload bytes sent (the PS stream); --to may be omitted\n"
         "At exit one JSON line of counters is printed on stdout.\n",
         out);
@@ -90,6 +91,7 @@ enum {
     OPT_ONE_PES,
     OPT_SPARSE,
     OPT_STAMP_LOG,
+    OPT_STAMP_STREAMS,
     OPT_DUMP_PS,
 };
 
@@ -124,6 +126,7 @@ static const struct option long_options[] = {
     {"one-pes-per-packet", no_argument, NULL, OPT_ONE_PES},
     {"sparse-packs", no_argument, NULL, OPT_SPARSE},
     {"stamp-log", required_argument, NULL, OPT_STAMP_LOG},
+    {"stamp-streams", required_argument, NULL, OPT_STAMP_STREAMS},
     {"dump-ps", required_argument, NULL, OPT_DUMP_PS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -274,6 +277,7 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
     o->payload_max = SIM_PAYLOAD_DEFAULT;
     o->speed = 1;
     o->seed = 1;
+    o->stamp_streams = 1;
     bool transport_given = false;
     uint64_t u = 0;
     int e = 0, v = 0, opt;
@@ -358,6 +362,10 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
         case OPT_ONE_PES: o->one_pes_per_packet = true; break;
         case OPT_SPARSE: o->sparse_packs = true; break;
         case OPT_STAMP_LOG: o->stamp_log = optarg; break;
+        case OPT_STAMP_STREAMS:
+            e = parse_uint(name, optarg, 1, 1000000, &u);
+            o->stamp_streams = (unsigned)u;
+            break;
         case OPT_DUMP_PS: o->dump_ps = optarg; break;
         case 'h': sim_options_usage(stdout); return 1;
         default: e = -EINVAL; break; /* getopt printed the message */

@@ -62,6 +62,7 @@ struct sim_options {
     bool pes_len_zero, one_pes_per_packet, sparse_packs;
     /* outputs for tests */
     const char *stamp_log, *dump_ps;
+    unsigned stamp_streams; /* --stamp-log covers streams [0, stamp_streams); default 1 */
 };
 
 /* Parses the arguments after "send". Returns 0, 1 after --help (usage printed), or 2 on a usage error

@@ -21,7 +21,8 @@
 #include "media/rtp.h"
 #include "sim_send.h"
 
-#define NS_PER_S 1000000000ll
+#define NS_PER_S        1000000000ll
+#define STAMP_LINES_MAX 4000000 /* --stamp-log bound: ~100 MB */
 
 volatile sig_atomic_t sim_stop_requested; /* set by the SIGINT/SIGTERM handler */
 
@@ -54,6 +55,7 @@ struct sender {
     const struct sim_packet **out_src;
     uint8_t *scratch; /* max_frame_packets patched copies of packets */
     FILE *stamp, *dump;
+    unsigned stamp_lines;
     bool clip_has_video;
     double ns_per_tick;
 };
@@ -197,9 +199,13 @@ static void send_frame(struct sender *x, struct stream *s)
         x->st->video_frames++;
     else
         x->st->audio_frames++;
+    /* the time the frame's last packet was handed to the kernel: the benchmark's latency starts here */
+    if (x->stamp && s->index < o->stamp_streams && (f->video || !x->clip_has_video) &&
+        x->stamp_lines < STAMP_LINES_MAX) {
+        x->stamp_lines++;
+        fprintf(x->stamp, "%lld %lld %u\n", (long long)ts64, (long long)wall_us(), s->index);
+    }
     if (s->index != 0) return;
-    if (x->stamp && (f->video || !x->clip_has_video))
-        fprintf(x->stamp, "%lld %lld\n", (long long)ts64, (long long)wall_us());
     for (size_t i = 0; x->dump && i < sent; i++) {
         const struct sim_packet *p = x->out_src[i];
         fwrite(x->out[i].rest + p->payload_off - RTP_HEADER_SIZE, 1, p->payload_len, x->dump);

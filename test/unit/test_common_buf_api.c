@@ -1,4 +1,5 @@
-/* gbuf pools (reuse, growth, cross-thread release) and the API router (patterns, params, 404/405, query). */
+/* gbuf pools (reuse, growth, cross-thread release, process-wide counters, pool cap) and the API router
+ * (patterns, params, 404/405, query). */
 #include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -57,6 +58,34 @@ START_TEST(release_on_another_thread)
     pthread_join(t, NULL);
     gbuf_unref(b); /* last reference here */
     gbuf_pool_drain();
+}
+END_TEST
+
+/* The process-wide counters behind /metrics: in-use and pooled bytes move by exact class sizes, the pool
+ * keeps at most its cap per thread (4 MiB), and what goes beyond is freed, not pooled. */
+START_TEST(global_counters_and_pool_cap)
+{
+    gbuf_pool_drain();
+    struct gbuf_global_stats g0, g1, g2;
+    gbuf_global_stats(&g0);
+    enum { N = 64 };
+    struct gbuf *bufs[N];
+    for (int i = 0; i < N; i++) bufs[i] = gbuf_alloc(200 * 1024); /* 64 x ~200 KiB: more than the pool cap */
+    size_t each = sizeof(struct gbuf) + bufs[0]->cap;
+    gbuf_global_stats(&g1);
+    ck_assert_uint_eq(g1.in_use - g0.in_use, (uint64_t)N * each);
+    ck_assert_uint_eq(g1.mallocs - g0.mallocs, N);
+    for (int i = 0; i < N; i++) gbuf_unref(bufs[i]);
+    gbuf_global_stats(&g2);
+    ck_assert_uint_eq(g2.in_use, g0.in_use);
+    ck_assert_uint_gt(g2.pooled, g0.pooled);
+    ck_assert_uint_le(g2.pooled - g0.pooled, 4u << 20);
+    struct gbuf_pool_stats mine;
+    gbuf_pool_stats(&mine);
+    ck_assert_uint_eq(mine.bytes_pooled, g2.pooled - g0.pooled);
+    gbuf_pool_drain();
+    gbuf_global_stats(&g2);
+    ck_assert_uint_eq(g2.pooled, g0.pooled);
 }
 END_TEST
 
@@ -129,6 +158,7 @@ int main(void)
     tcase_add_test(tc, buffers_are_pooled);
     tcase_add_test(tc, refcount_and_grow);
     tcase_add_test(tc, release_on_another_thread);
+    tcase_add_test(tc, global_counters_and_pool_cap);
     tcase_add_test(tc, router_matches_patterns);
     tcase_add_test(tc, query_parameters);
     suite_add_tcase(s, tc);

@@ -97,6 +97,26 @@ export const gateway = {
   streams: () => api('GET', '/api/v1/streams'),
   stream: (id) => api('GET', `/api/v1/streams/${enc(id)}`),
   stopStream: (id) => api('DELETE', `/api/v1/streams/${enc(id)}`),
+  // Device control (docs/API_DEVICES.md "Device control"): PTZ bodies are {action, speed} | {preset: {op,
+  // index}} | {cmd}; the gateway answers once the device took the MESSAGE.
+  ptz: (deviceId, channelId, body) =>
+    api('POST', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/ptz`, { body }),
+  presets: (deviceId, channelId) =>
+    api('GET', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/presets`, { timeoutMs: 20000 }),
+  control: (deviceId, channelId, command) =>
+    api('POST', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/control`, { body: { command } }),
+  // Recordings on the device (RecordInfo, assembled over every page) and their playback/download.
+  records: (deviceId, channelId, start, end) =>
+    api('GET', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/records?start=${enc(start)}` +
+      `&end=${enc(end)}`, { timeoutMs: 40000 }),
+  playback: (deviceId, channelId, body, signal) =>
+    api('POST', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/playback`,
+      { body, timeoutMs: 45000, signal }),
+  playbackControl: (streamId, body) => api('POST', `/api/v1/streams/${enc(streamId)}/playback`, { body }),
+  download: (deviceId, channelId, body) =>
+    api('POST', `/api/v1/devices/${enc(deviceId)}/channels/${enc(channelId)}/download`, { body, timeoutMs: 45000 }),
+  downloads: () => api('GET', '/api/v1/downloads'),
+  deleteDownload: (id) => api('DELETE', `/api/v1/downloads/${enc(id)}`),
 };
 
 /** The live URL of a stream for this page: same host and port as the console, so it also works behind a

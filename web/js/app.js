@@ -6,15 +6,22 @@ import { getToken, gateway, onAuthNeeded, setToken } from './api.js';
 import { DeviceList } from './devices.js';
 import { Grid, bindToolbar } from './grid.js';
 import { applyStatic, getLang, missingKeys, onLangChange, setLang, t } from './i18n.js';
+import { PtzPanel } from './ptz.js';
+import { RecordsPage } from './records.js';
 import { StreamsPage } from './streams.js';
 import { isLoopbackHost } from './util.js';
 
 const $ = (id) => document.getElementById(id);
-const PAGES = ['live', 'streams'];
+const PAGES = ['live', 'streams', 'records'];
 const HEALTH_POLL_MS = 10000;
 
-const grid = new Grid($('grid'));
+const ptz = new PtzPanel($('ptz-panel'), $('ptz-toggle'), (source) => {
+  location.hash = '#records';
+  records.select(source.deviceId, source.channelId);
+});
+const grid = new Grid($('grid'), (w) => ptz.setTarget(w.source));
 bindToolbar(grid, $('layout-buttons'), $('protocol-buttons'), $('close-all'));
+const records = new RecordsPage($('page-records'));
 
 const devices = new DeviceList($('device-list'), $('device-count'), $('device-search'),
   (channel) => grid.playChannel(channel));
@@ -35,6 +42,8 @@ function showPage() {
   }
   if (page === 'streams') streams.show();
   else streams.hide();
+  if (page === 'records') records.show();
+  else records.hide();
 }
 
 // ---- the API token (only needed when the console is opened through a non-loopback address) ----
@@ -113,6 +122,8 @@ onLangChange(() => {
   devices.render();
   grid.relabel();
   streams.relabel();
+  ptz.render();
+  records.relabel();
   refreshHealth();
   if (tokenDialog.open) tokenMessage.textContent = t(tokenProblemKey || 'token.explain');
 });
@@ -130,4 +141,4 @@ setInterval(refreshHealth, HEALTH_POLL_MS);
 devices.start();
 
 // Handles for debugging from the browser console and for the browser test (test/integration/web/).
-window.gbConsole = { grid, devices, streams, setLang, missingKeys };
+window.gbConsole = { grid, devices, streams, ptz, records, setLang, missingKeys };

@@ -9,8 +9,10 @@ const LAYOUTS = [1, 4, 9];
 const SETTINGS_KEY = 'gbgate.live';
 
 export class Grid {
-  constructor(container) {
+  /** onSelection(window) runs when the selected window or what it plays changes (the PTZ panel follows it). */
+  constructor(container, onSelection) {
     this.container = container;
+    this.onSelection = onSelection || (() => {});
     this.windows = [];
     const saved = loadSettings();
     this.layout = LAYOUTS.includes(saved.layout) ? saved.layout : 4;
@@ -43,6 +45,7 @@ export class Grid {
   select(index) {
     this.selected = index;
     this.windows.forEach((w, i) => w.el.classList.toggle('selected', i === index));
+    this.onSelection(this.windows[index]);
   }
 
   /** The window the next play goes to (see the top of the file), and the selection moved past it. */
@@ -70,6 +73,7 @@ export class Grid {
     }
     const w = this._target();
     w.playChannel(source, this.protocol);
+    this.onSelection(w);
     return w;
   }
 
