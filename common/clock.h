@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 uint64_t clock_mono_ms(void);
 uint64_t clock_mono_us(void);
@@ -12,5 +13,7 @@ uint64_t clock_wall_ms(void); /* Unix epoch ms */
 char *clock_format_local(uint64_t wall_ms, char *buf, size_t size);
 /* ISO 8601 UTC "2026-11-24T09:30:15Z" for the API; returns buf. */
 char *clock_format_utc(uint64_t wall_ms, char *buf, size_t size);
+/* CLOCK_REALTIME now + ms, the absolute deadline pthread_cond_timedwait() wants. */
+struct timespec clock_realtime_after_ms(int64_t ms);
 
 #endif

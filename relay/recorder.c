@@ -522,9 +522,7 @@ void recorder_shutdown(void)
     for (struct recording *x = registry; x; x = x->next)
         if (x->running) request_stop(x);
     if (n) log_info(MODULE, "finishing %d recording(s)", n);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += SHUTDOWN_WAIT_S;
+    struct timespec ts = clock_realtime_after_ms(SHUTDOWN_WAIT_S * 1000);
     while (running_threads > 0)
         if (pthread_cond_timedwait(&threads_done, &registry_lock, &ts) == ETIMEDOUT) break;
     if (running_threads > 0)

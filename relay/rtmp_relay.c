@@ -113,14 +113,7 @@ static int interrupt_cb(void *arg)
 /* Waits on the relay's condition for at most ms (or until signalled). Lock held. */
 static void wait_ms(struct rtmp_relay *r, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_realtime_after_ms(ms);
     pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 }
 
@@ -341,9 +334,7 @@ void rtmp_relays_shutdown(void)
     }
     shutting_down = true;
     for (struct rtmp_relay *r = registry; r; r = r->next) request_abort(r);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 10;
+    struct timespec ts = clock_realtime_after_ms(10000);
     while (running_threads > 0)
         if (pthread_cond_timedwait(&threads_done, &registry_lock, &ts) == ETIMEDOUT) break;
     pthread_mutex_unlock(&registry_lock);

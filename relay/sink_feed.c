@@ -20,14 +20,7 @@
 
 static void wait_ms(struct sink_feed *f, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_realtime_after_ms(ms);
     pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 }
 
