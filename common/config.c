@@ -72,6 +72,8 @@ static const struct key_def keys[] = {
       "how long a catalog may take to arrive"),
     I("sip", "query_timeout_s", sip.query_timeout_s, 1, 120, "8",
       "how long an API query waits for the device"),
+    I("sip", "nonce_lifetime_s", sip.nonce_lifetime_s, 1, 86400, "600",
+      "a 401 nonce is good for this long; a REGISTER with an older one gets 401 stale=true"),
     I("sip", "auth_ban_s", sip.auth_ban_s, 0, 86400, "300", "ban after repeated auth failures, seconds"),
     I("sip", "auth_ban_failures", sip.auth_ban_failures, 1, 1000, "5",
       "failures (per ID or address) before a ban"),

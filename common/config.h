@@ -32,6 +32,7 @@ struct gb_config {
         int catalog_interval_s;
         int catalog_timeout_s;
         int query_timeout_s;
+        int nonce_lifetime_s;
         int auth_ban_s;
         int auth_ban_failures;
         char charset[CFG_STR_MAX]; /* MANSCDP bodies we send: GB2312 or UTF-8 */

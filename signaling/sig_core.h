@@ -31,7 +31,6 @@
 #define LOG_MOD "sip"
 
 /* Limits that have no config key (documented in docs/SIP.md). */
-#define SIG_NONCE_LIFETIME_S 600  /* a 401 nonce is good for this long; then 401 stale=true */
 #define SIG_MAX_CHANNELS     8192 /* catalog items kept per device */
 #define SIG_MAX_DEVICES      100000
 #define SIG_BAN_TABLE_SLOTS  8192

@@ -110,12 +110,14 @@ class RawDevice:
                f"Content-Length: {clen}\r\n\r\n").encode() + body
         self.send(msg)
 
-    def register(self, password=None, expires=3600, qop=True, realm=None):
-        """REGISTER, answer the 401 when a password is given; returns (status, headers) of the last answer."""
+    def register(self, password=None, expires=3600, qop=True, realm=None, answer_after_s=0):
+        """REGISTER, answer the 401 when a password is given (answer_after_s later: a nonce that went stale);
+        returns (status, headers) of the last answer."""
         self.request("REGISTER", f"Expires: {expires}\r\n")
         status, hdrs, _ = self.response("REGISTER")
         if status != 401 or password is None:
             return status, hdrs
+        time.sleep(answer_after_s)
         chall = dict(re.findall(r'(\w+)="?([^",]*)"?', hdrs["www-authenticate"]))
         uri = f"sip:{SERVER_ID}@{DOMAIN}"
         r = realm or chall["realm"]
@@ -324,8 +326,27 @@ def main():
     finally:
         c.eq("gbgate (auth off) exits 0", gw2.stop(), 0)
 
-    gw3 = gbtest.Gateway(overrides={"sip.auth_ban_failures": 3, "sip.auth_ban_s": 3}, name="sip_protocol_ban")
+    gw3 = gbtest.Gateway(overrides={"sip.auth_ban_failures": 3, "sip.auth_ban_s": 3, "sip.nonce_lifetime_s": 1},
+                         name="sip_protocol_ban")
     try:
+        # --- a nonce answered after sip.nonce_lifetime_s: 401 stale=true, not a failure (no 403, no ban)
+        slow = RawDevice(gw3, "34020000001320000033")
+        status, hdrs = slow.register(password="12345678", answer_after_s=2.5)
+        c.eq("nonce older than sip.nonce_lifetime_s: 401", status, 401)
+        c.ok("... with stale=true and a fresh nonce", "stale=true" in hdrs.get("www-authenticate", "").lower(),
+             hdrs.get("www-authenticate"))
+        c.eq("answering the fresh nonce at once: 200", slow.register(password="12345678")[0], 200)
+
+        def stale_count():  # /metrics is a snapshot the control thread refreshes, so wait for it
+            lines = gbtest.http_get_bytes(gw3.url("/metrics"), 1 << 20).decode().splitlines()
+            return [float(x.split()[-1]) for x in lines if x.startswith("gbgate_sip_auth_stale_nonce_total")][0]
+        try:
+            counted = gbtest.wait_until(lambda: stale_count() >= 1, 5, "the stale nonce in /metrics")
+        except TimeoutError as e:
+            counted = e
+        c.ok("stale nonces counted in /metrics", counted is True, counted)
+        slow.close()
+
         bad = RawDevice(gw3, "34020000001320000031")
         codes = [bad.register(password="nope")[0] for _ in range(3)]
         c.eq("three wrong passwords: 403 each", codes, [403, 403, 403])
