@@ -164,7 +164,7 @@ static void answer_presets(struct sim_device *dev, const struct manscdp_msg *m, 
     pthread_mutex_unlock(&control_lock);
     int n = 0;
     for (int i = 1; i <= PTZ_MAX_PRESET; i++) n += (bits[i / 8] >> (i % 8)) & 1;
-    char num[8], name[32];
+    char num[12], name[32];
     snprintf(num, sizeof(num), "%d", n);
     struct manscdp_writer w;
     manscdp_writer_init(&w, body, cap, sim_device_charset(), MANSCDP_RESPONSE, "PresetQuery", sn, channel);
