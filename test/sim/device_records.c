@@ -43,7 +43,7 @@ static void send_page(struct sim_device *dev, uint32_t sn, const char *channel, 
                         channel);
     manscdp_writer_text(&w, "Name", "gbsim");
     manscdp_writer_int(&w, "SumNum", sum);
-    char num[16];
+    char num[24];
     snprintf(num, sizeof(num), "%lld", (long long)count);
     manscdp_writer_open_attr(&w, "RecordList", "Num", num);
     for (int64_t i = 0; i < count; i++) {
