@@ -215,9 +215,15 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
         video =
             json_pack("{s:s,s:i,s:i,s:f}", "codec", codec_name(st->vcodec), "width", (json_int_t)st->width,
                       "height", (json_int_t)st->height, "fps", st->fps_milli / 1000.0);
-    if (st->acodec)
-        audio = json_pack("{s:s,s:i,s:i}", "codec", codec_name(st->acodec), "sample_rate",
-                          (json_int_t)st->sample_rate, "channels", (json_int_t)st->channels);
+    if (st->acodec) {
+        /* what FLV/RTMP viewers get: G.711 becomes AAC once per stream unless stream.audio_transcode = off
+         * (relay/live.c), so a player showing AAC for a G.711 camera is not a mystery */
+        bool to_aac = (st->acodec == CODEC_G711A || st->acodec == CODEC_G711U) &&
+                      app_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
+        audio = json_pack("{s:s,s:i,s:i,s:s}", "codec", codec_name(st->acodec), "sample_rate",
+                          (json_int_t)st->sample_rate, "channels", (json_int_t)st->channels, "viewer_codec",
+                          to_aac ? codec_name(CODEC_AAC) : codec_name(st->acodec));
+    }
     json_t *o = json_pack(
         "{s:s,s:s,s:s,s:I,s:i,s:b,s:i,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:s,s:o}", "id", e->id,
         "source", e->source, "transport", stream_transport_name(e->transport), "ssrc", (json_int_t)e->ssrc,

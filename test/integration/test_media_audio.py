@@ -53,6 +53,9 @@ out = os.path.join(gw.dir, "av.flv")
 join = record(gw, "av", 30, out)
 gbtest.sim_result(gbtest.gbsim("send", "--video", clip, "--audio", tone, "--fps", 25, "--to",
                                f"127.0.0.1:{s['port']}"))
+api_audio = (gw.api("GET", "/api/v1/streams/av")[1] or {}).get("audio") or {}
+check.eq("av: the API names the ingest codec and what viewers get", (api_audio.get("codec"),
+         api_audio.get("viewer_codec")), ("g711a", "aac"))
 join()
 p = probe_file(out)
 streams = {x["codec_type"]: x for x in p.get("streams", [])}
@@ -92,6 +95,8 @@ out = os.path.join(gw2.dir, "raw.flv")
 join = record(gw2, "raw", 30, out)
 gbtest.sim_result(gbtest.gbsim("send", "--video", clip, "--audio", tone, "--fps", 25, "--duration", 3, "--to",
                                f"127.0.0.1:{s['port']}"))
+api_audio = (gw2.api("GET", "/api/v1/streams/raw")[1] or {}).get("audio") or {}
+check.eq("off: the API says viewers get G.711 as is", api_audio.get("viewer_codec"), "g711a")
 join()
 info = gbtest.flvinfo(out)
 check.eq("off: g711a passes through", (info.get("audio") or {}).get("codec"), "g711a")

@@ -299,7 +299,8 @@ h264_stats = (stats.get("h264") or {}).get("stats", "")
 check.ok("window stats: codec, size, bitrate, loss, viewers",
          all(s in h264_stats for s in ("H.264", "640×360", "kbit/s", "loss 0.0%")) and
          re.search(r"\b1 viewer\b", h264_stats), h264_stats)
-check.ok("window stats: G.711 source named", "G.711A" in (stats.get("g711") or {}).get("stats", ""),
+check.ok("window stats: G.711 source named with what the browser gets", "G.711A → AAC" in
+         (stats.get("g711") or {}).get("stats", ""),
          (stats.get("g711") or {}).get("stats"))
 w = result("play_ws")
 check.ok("WS-FLV: video plays past 2 s", (w.get("currentTime") or 0) > 2, w)

@@ -10,7 +10,7 @@
 
 import { ApiError, gateway, liveUrl } from './api.js';
 import { describeError, t } from './i18n.js';
-import { codecName, formatBitrate, h, icon, lossPercent } from './util.js';
+import { audioCodecName, codecName, formatBitrate, h, icon, lossPercent } from './util.js';
 
 const STATS_INTERVAL_MS = 2000;
 const HEVC_MIME = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
@@ -372,7 +372,7 @@ export class PlayerWindow {
       parts.push(h('span', { class: 'stat stat-codec' }, codecName(s.video.codec)));
       if (s.video.width) parts.push(h('span', { class: 'stat stat-size' }, `${s.video.width}×${s.video.height}`));
     }
-    if (s.audio) parts.push(h('span', { class: 'stat stat-audio' }, codecName(s.audio.codec)));
+    if (s.audio) parts.push(h('span', { class: 'stat stat-audio' }, audioCodecName(s.audio)));
     parts.push(h('span', { class: 'stat stat-bitrate' }, formatBitrate(s.bitrate_kbps || 0)));
     const loss = lossPercent(s);
     parts.push(h('span', { class: 'stat stat-loss' + (loss >= 1 ? ' warn' : '') },

@@ -7,7 +7,7 @@ import { gateway } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { describeError, t } from './i18n.js';
 import {
-  codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, setChildren, toast,
+  audioCodecName, codecName, copyText, formatBitrate, formatBytes, formatTime, h, icon, lossPercent, setChildren, toast,
 } from './util.js';
 
 const POLL_MS = 2000;
@@ -127,7 +127,7 @@ export class StreamsPage {
         s.video.width ? ` ${s.video.width}×${s.video.height}${fps}` : fps));
     }
     if (s.audio) {
-      media.push(h('div', {}, h('b', {}, codecName(s.audio.codec)),
+      media.push(h('div', {}, h('b', {}, audioCodecName(s.audio)),
         s.audio.sample_rate ? ` ${s.audio.sample_rate} Hz` : '', s.audio.channels > 1 ? ` ×${s.audio.channels}` : ''));
     }
     if (!s.video && !s.audio) media.push(h('div', { class: 'muted' }, t('streams.waitingMedia')));

@@ -104,6 +104,13 @@ export function codecName(codec) {
   return codec ? CODEC_NAMES[codec] || String(codec).toUpperCase() : '';
 }
 
+/** "G.711A → AAC" when viewers get the audio transcoded (the stream JSON's audio.viewer_codec), else the codec. */
+export function audioCodecName(audio) {
+  if (!audio) return '';
+  const out = audio.viewer_codec && audio.viewer_codec !== audio.codec ? ` → ${codecName(audio.viewer_codec)}` : '';
+  return codecName(audio.codec) + out;
+}
+
 /** Copies text to the clipboard; falls back to a hidden textarea where the async API is not allowed (plain
  * http from another host is not a secure context). */
 export async function copyText(text) {
