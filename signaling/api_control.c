@@ -64,8 +64,7 @@ static bool online_or_reply(struct api_request *req, const struct device *dev)
     return false;
 }
 
-/* The reply for a failed wait; false when err is 0 (nothing replied). */
-static bool reply_wait_error(struct api_request *req, int err)
+bool sig_reply_query_error(struct api_request *req, int err)
 {
     switch (err) {
     case 0: return false;
@@ -113,7 +112,7 @@ static void ptz_done(void *arg, int err, const struct manscdp_msg *answer)
     struct control_wait *w = arg;
     (void)answer;
     if (err) sig_count(SC_CONTROL_FAILED);
-    if (!reply_wait_error(w->req, err)) {
+    if (!sig_reply_query_error(w->req, err)) {
         json_t *o = json_object();
         json_object_set_new(o, "cmd", json_string(w->what));
         json_object_set_new(o, "sent", json_true());
@@ -199,7 +198,7 @@ static void command_done(void *arg, int err, const struct manscdp_msg *answer)
     struct control_wait *w = arg;
     if (err) sig_count(SC_CONTROL_FAILED);
     /* commands with a Response carry Result; the others are done at the MESSAGE's 200 (answer NULL) */
-    if (!reply_wait_error(w->req, err) && !reply_if_refused(w, answer)) {
+    if (!sig_reply_query_error(w->req, err) && !reply_if_refused(w, answer)) {
         json_t *o = json_object();
         json_object_set_new(o, "command", json_string(w->what));
         json_object_set_new(o, "result", json_string("OK"));
@@ -237,7 +236,7 @@ static void handle_control(struct api_request *req)
 static void presets_done(void *arg, int err, const struct manscdp_msg *answer)
 {
     struct control_wait *w = arg;
-    if (!reply_wait_error(w->req, err)) {
+    if (!sig_reply_query_error(w->req, err)) {
         json_t *o = json_object();
         json_object_set_new(o, "device_id", json_string(w->req->params[0]));
         json_object_set_new(o, "channel_id", json_string(w->req->params[1]));
@@ -258,7 +257,7 @@ static void handle_presets(struct api_request *req)
 static void config_done(void *arg, int err, const struct manscdp_msg *answer)
 {
     struct control_wait *w = arg;
-    if (!reply_wait_error(w->req, err) && !reply_if_refused(w, answer)) {
+    if (!sig_reply_query_error(w->req, err) && !reply_if_refused(w, answer)) {
         json_t *o = json_object();
         json_object_set_new(o, "device_id", json_string(manscdp_device_id(answer)));
         json_object_set_new(o, "type", json_string(w->what));

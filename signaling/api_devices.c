@@ -250,18 +250,7 @@ static void status_done(void *arg, int err, const struct manscdp_msg *answer)
     struct api_request *req = arg;
     struct manscdp_device_status st;
     if (!err && manscdp_decode_device_status(answer, &st)) err = EPROTO;
-    switch (err) {
-    case 0: break;
-    case ETIMEDOUT:
-        api_reply_error(req, 504, "device_timeout", "the device did not answer within %d s",
-                        sig ? sig->cfg.sip.query_timeout_s : 0);
-        return;
-    case ENOENT: api_reply_error(req, 404, "device_not_found", "the device was deleted"); return;
-    case ESHUTDOWN: api_reply_error(req, 503, "shutting_down", "gbgate is stopping"); return;
-    default:
-        api_reply_error(req, 502, "device_error", "the device refused the query: %s", strerror(err));
-        return;
-    }
+    if (sig_reply_query_error(req, err)) return;
     json_t *alarms = json_array();
     for (const struct manscdp_node *n = st.first_alarm; n; n = manscdp_next(n)) {
         struct manscdp_alarm_status_item item;

@@ -98,17 +98,7 @@ static void query_answer(struct record_query *q, bool complete)
 
 static void query_fail(struct record_query *q, int err)
 {
-    switch (err) {
-    case ETIMEDOUT:
-        api_reply_error(q->req, 504, "device_timeout", "the device sent no recordings within %d s",
-                        sig ? sig->cfg.sip.query_timeout_s : 0);
-        break;
-    case ENOENT: api_reply_error(q->req, 404, "device_not_found", "the device was deleted"); break;
-    case ESHUTDOWN: api_reply_error(q->req, 503, "shutting_down", "gbgate is stopping"); break;
-    default:
-        api_reply_error(q->req, 502, "device_error", "the device refused the query: %s", strerror(err));
-        break;
-    }
+    sig_reply_query_error(q->req, err ? err : EIO);
     sig_count(SC_QUERIES_FAILED);
     query_free(q);
 }

@@ -191,6 +191,11 @@ void sig_schedule_flush(void);
 /* ---- api_devices.c, api_control.c ---- */
 void api_devices_register(void);
 void api_control_register(void); /* PTZ, presets, device commands, config (called by the above) */
+struct api_request;
+/* The API's answer to a device query that failed: 504 device_timeout (sip.query_timeout_s), 404 (device
+ * deleted), 503 (shutting down), 409 (connection gone) or 502 (the device's error). False, and nothing
+ * sent, when err is 0. Shared by every handler that waits for a device. */
+bool sig_reply_query_error(struct api_request *req, int err);
 
 /* ---- records.c: RecordInfo queries for GET .../channels/{ch}/records (paged answers, record_list.c) ---- */
 void records_api_register(void);
