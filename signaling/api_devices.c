@@ -57,6 +57,10 @@ static json_t *device_json(const struct device *dev)
     json_object_set_new(o, "reported_channels", json_int_or_null(dev->reported_channels));
     json_object_set_new(o, "media_transport", json_string(media_transport_names[mt]));
     json_object_set_new(o, "password_set", json_boolean(dev->password[0] != 0));
+    char kinds[64];
+    json_object_set_new(o, "subscribe",
+                        json_string(subscribe_kinds_text(subscribe_kinds_for(dev), kinds, sizeof(kinds))));
+    json_object_set_new(o, "subscribe_source", json_string(dev->subscribe_mask >= 0 ? "device" : "config"));
     json_object_set_new(o, "subscriptions", subscribe_state_json(dev->id));
     json_object_set_new(o, "last_position", events_last_position_json(dev->id));
     return o;
@@ -130,13 +134,14 @@ struct put_values {
     const char *password, *name;
     bool set_password, set_name;
     int media_transport; /* -2 = unchanged */
+    int subscribe_mask;  /* -2 = unchanged, -1 = follow sip.subscribe */
 };
 
 static bool put_parse(struct api_request *req, json_t *body, struct put_values *v)
 {
-    *v = (struct put_values){NULL, NULL, false, false, -2};
+    *v = (struct put_values){NULL, NULL, false, false, -2, -2};
     json_t *pw = json_object_get(body, "password"), *name = json_object_get(body, "name");
-    json_t *mt = json_object_get(body, "media_transport");
+    json_t *mt = json_object_get(body, "media_transport"), *sub = json_object_get(body, "subscribe");
     if (pw) {
         if (!json_is_string(pw) && !json_is_null(pw)) goto bad_password;
         v->password = json_is_string(pw) ? json_string_value(pw) : "";
@@ -166,6 +171,31 @@ static bool put_parse(struct api_request *req, json_t *body, struct put_values *
             return false;
         }
     }
+    if (sub) { /* "catalog,alarm", [] or ["catalog", ...], "" = none; null = back to sip.subscribe */
+        char list[128] = "", bad[64] = "";
+        size_t pos = 0;
+        bool ok = json_is_string(sub) || json_is_array(sub) || json_is_null(sub);
+        if (json_is_string(sub)) snprintf(list, sizeof(list), "%s", json_string_value(sub));
+        size_t i;
+        json_t *item;
+        if (json_is_array(sub)) json_array_foreach(sub, i, item)
+            {
+                if (!json_is_string(item) || pos >= sizeof(list)) ok = false;
+                if (ok)
+                    pos += (size_t)snprintf(list + pos, sizeof(list) - pos, ",%s", json_string_value(item));
+            }
+        unsigned mask = 0;
+        if (ok && !json_is_null(sub) && subscribe_parse_kinds(list, &mask, bad, sizeof(bad))) ok = false;
+        if (!ok) {
+            api_reply_error(
+                req, 400, "bad_subscribe",
+                "subscribe must list catalog, alarm and/or position (a string or an array), or be "
+                "null%s%s",
+                bad[0] ? ": not a kind: " : "", bad);
+            return false;
+        }
+        v->subscribe_mask = json_is_null(sub) ? -1 : (int)mask;
+    }
     return true;
 bad_password:
     api_reply_error(req, 400, "bad_password", "password must be a string of at most %d bytes",
@@ -194,6 +224,7 @@ static void handle_put(struct api_request *req)
             if (v.set_password) snprintf(dev->password, sizeof(dev->password), "%s", v.password);
             if (v.set_name) snprintf(dev->name, sizeof(dev->name), "%s", v.name);
             if (v.media_transport != -2) dev->media_transport = v.media_transport;
+            if (v.subscribe_mask != -2) dev->subscribe_mask = v.subscribe_mask;
             if (storage_save_device(dev)) {
                 api_reply_error(req, 500, "storage_error", "the device could not be stored");
             } else {

@@ -76,6 +76,7 @@ struct device *registry_get_or_create(const char *id, bool *created)
     strcpy(dev->id, id);
     dev->reported_channels = -1;
     dev->media_transport = -1;
+    dev->subscribe_mask = -1;
     dev->transport = SIP_TRANSP_UDP;
     hash_append(devices_ht, hash_joaat_str(dev->id), &dev->he, dev);
     ndevices++;

@@ -44,6 +44,7 @@ struct device {
     /* settings from the API */
     char password[DEVICE_PASSWORD_MAX]; /* "" = sip.password */
     int media_transport;                /* enum cfg_media_transport, -1 = sip.media_transport */
+    int subscribe_mask; /* subscriptions wanted, a bit per kind (subscribe.c), -1 = sip.subscribe */
 
     /* where it is */
     struct sip_endpoint *ep;   /* local endpoint it last talked to; NULL before it talks after a restart */

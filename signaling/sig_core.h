@@ -222,6 +222,12 @@ void subscribe_sweep(uint64_t now_mono); /* subscribes, refreshes, retries (call
 /* A NOTIFY request: answered here (200, or 481 for an unknown device). */
 void subscribe_handle_notify(struct sip_endpoint *ep, const struct sip_msg *msg);
 void subscribe_device_gone(const char *device_id); /* offline/deleted: its subscriptions are forgotten */
+/* "catalog,alarm,position" (also the CmdType names; "" or "none" = nothing) into a bit per kind; EINVAL with
+ * the offending word in bad[] for anything else. */
+int subscribe_parse_kinds(const char *list, unsigned *mask, char *bad, size_t bad_size);
+const char *subscribe_kinds_text(unsigned mask, char *buf, size_t size);
+/* What dev is subscribed to: its own setting (PUT /api/v1/devices/{id} "subscribe"), else sip.subscribe. */
+unsigned subscribe_kinds_for(const struct device *dev);
 /* Shutdown: Expires 0 to every active subscription; done(arg) once answered or after a bounded wait. */
 void subscribe_shutdown(void (*done)(void *arg), void *arg);
 void subscribe_close(void);

@@ -15,7 +15,8 @@
 #include "common/log.h"
 #include "signaling/sig_core.h"
 
-#define SCHEMA_VERSION 1
+/* 1: first release; 2: devices.subscribe (per-device subscriptions, -1 = sip.subscribe) */
+#define SCHEMA_VERSION 2
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS devices ("
@@ -28,7 +29,7 @@ static const char *const schema_sql =
     "0,"
     " registered INTEGER NOT NULL DEFAULT 0, registered_at INTEGER NOT NULL DEFAULT 0,"
     " keepalive_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL DEFAULT 0,"
-    " catalog_at INTEGER NOT NULL DEFAULT 0);"
+    " catalog_at INTEGER NOT NULL DEFAULT 0, subscribe INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS channels ("
     " device_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
     " manufacturer TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '',"
@@ -61,10 +62,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO devices (id, name, device_name, manufacturer, model, firmware, reported_channels, "
         "password,"
         " media_transport, transport, address, user_agent, online, registered, registered_at, keepalive_at,"
-        " expires_at, catalog_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
+        " expires_at, catalog_at, subscribe)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)"
         " ON CONFLICT(id) DO UPDATE SET name=?2, device_name=?3, manufacturer=?4, model=?5, firmware=?6,"
         " reported_channels=?7, password=?8, media_transport=?9, transport=?10, address=?11, user_agent=?12,"
-        " online=?13, registered=?14, registered_at=?15, keepalive_at=?16, expires_at=?17, catalog_at=?18",
+        " online=?13, registered=?14, registered_at=?15, keepalive_at=?16, expires_at=?17, catalog_at=?18,"
+        " subscribe=?19",
     [ST_DELETE_DEVICE] = "DELETE FROM devices WHERE id=?1",
     [ST_DELETE_CHANNELS] = "DELETE FROM channels WHERE device_id=?1",
     [ST_UPSERT_CHANNEL] =
@@ -132,7 +135,10 @@ int storage_open(const char *path)
     }
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    /* a registry written by schema 1 gains the column; a new file gets it from schema_sql */
+    bool migrate_v1 = version == 1;
     if (exec_sql("PRAGMA journal_mode=WAL") || exec_sql("PRAGMA synchronous=NORMAL") ||
+        (migrate_v1 && exec_sql("ALTER TABLE devices ADD COLUMN subscribe INTEGER NOT NULL DEFAULT -1")) ||
         exec_sql(schema_sql) || exec_sql(pragma)) {
         storage_close();
         return EIO;
@@ -224,7 +230,7 @@ int storage_load(void)
         "SELECT id, name, device_name, manufacturer, model, firmware, reported_channels, password,"
         " media_transport, transport, address, user_agent, registered, registered_at, keepalive_at, "
         "expires_at,"
-        " catalog_at FROM devices ORDER BY id";
+        " catalog_at, subscribe FROM devices ORDER BY id";
     const char *ch_sql =
         "SELECT id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,"
         " business_group_id, status, online, ptz_type, has_position, longitude, latitude,"
@@ -262,6 +268,7 @@ int storage_load(void)
         dev->keepalive_at = (uint64_t)sqlite3_column_int64(st, 14);
         dev->expires_at = (uint64_t)sqlite3_column_int64(st, 15);
         dev->catalog_at = (uint64_t)sqlite3_column_int64(st, 16);
+        dev->subscribe_mask = sqlite3_column_int(st, 17);
         dev->online = false; /* until it talks again */
         load_channels(dev, ch);
         count++;
@@ -301,6 +308,7 @@ static int write_device(struct device *dev)
     sqlite3_bind_int64(st, 16, (sqlite3_int64)dev->keepalive_at);
     sqlite3_bind_int64(st, 17, (sqlite3_int64)dev->expires_at);
     sqlite3_bind_int64(st, 18, (sqlite3_int64)dev->catalog_at);
+    sqlite3_bind_int(st, 19, dev->subscribe_mask);
     int err = step_done(ST_UPSERT_DEVICE);
     if (!err) dev->dirty = false;
     return err;

@@ -87,23 +87,58 @@ static void sub_device_free(struct sub_device *sd)
     free(sd);
 }
 
+int subscribe_parse_kinds(const char *list, unsigned *mask, char *bad, size_t bad_size)
+{
+    char copy[CFG_STR_MAX];
+    snprintf(copy, sizeof(copy), "%s", list ? list : "");
+    *mask = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        int k = -1;
+        for (int i = 0; i < SUB_KINDS; i++)
+            if (!strcasecmp(tok, subscribe_kind_names[i]) || !strcasecmp(tok, kind_cmdtype[i])) k = i;
+        if (k >= 0) {
+            *mask |= 1u << k;
+        } else if (strcasecmp(tok, "none")) {
+            if (bad) snprintf(bad, bad_size, "%s", tok);
+            return EINVAL;
+        }
+    }
+    return 0;
+}
+
+const char *subscribe_kinds_text(unsigned mask, char *buf, size_t size)
+{
+    size_t pos = 0;
+    buf[0] = 0;
+    for (int k = 0; k < SUB_KINDS; k++)
+        if (mask & (1u << k) && pos < size)
+            pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", pos ? "," : "", subscribe_kind_names[k]);
+    return buf;
+}
+
+/* sip.subscribe, parsed once (an unknown word is logged and skipped). */
 static unsigned wanted(void)
 {
     if (wanted_parsed) return wanted_mask;
     wanted_parsed = true;
-    char list[CFG_STR_MAX];
-    snprintf(list, sizeof(list), "%s", sig->cfg.sip.subscribe);
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        int k = -1;
-        for (int i = 0; i < SUB_KINDS; i++)
-            if (!strcasecmp(tok, subscribe_kind_names[i]) || !strcasecmp(tok, kind_cmdtype[i])) k = i;
-        if (k >= 0)
-            wanted_mask |= 1u << k;
-        else if (strcasecmp(tok, "none"))
-            log_warn(LOG_MOD, "sip.subscribe: '%s' is not catalog, alarm or position; ignored", tok);
+    char rest[CFG_STR_MAX];
+    snprintf(rest, sizeof(rest), "%s", sig->cfg.sip.subscribe);
+    char bad[64];
+    unsigned mask;
+    while (subscribe_parse_kinds(rest, &mask, bad, sizeof(bad)) == EINVAL) {
+        log_warn(LOG_MOD, "sip.subscribe: '%s' is not catalog, alarm or position; ignored", bad);
+        char *at = strstr(rest, bad); /* blank the word out and parse again */
+        if (at) memset(at, ' ', strlen(bad));
     }
+    wanted_mask = mask;
     return wanted_mask;
+}
+
+unsigned subscribe_kinds_for(const struct device *dev)
+{
+    if (dev && dev->subscribe_mask >= 0) return (unsigned)dev->subscribe_mask;
+    return sig ? wanted() : 0;
 }
 
 /* ---- requests ---- */
@@ -250,7 +285,7 @@ static int send_subscribe(struct sub_device *sd, enum sub_kind kind, uint32_t ex
 
 struct sweep_ctx {
     uint64_t now;
-    unsigned mask, budget;
+    unsigned budget;
 };
 
 static void sweep_kind(struct sub_device *sd, enum sub_kind kind, struct sweep_ctx *c)
@@ -271,22 +306,39 @@ static void sweep_kind(struct sub_device *sd, enum sub_kind kind, struct sweep_c
     }
 }
 
+/* A kind the device no longer wants (its setting changed through the API) is ended with Expires: 0. */
+static void drop_kind(struct sub_device *sd, enum sub_kind kind)
+{
+    struct sub *s = &sd->subs[kind];
+    if (s->state == SUB_ACTIVE) (void)send_subscribe(sd, kind, 0, txn_response);
+    if (s->state != SUB_NONE)
+        log_info(LOG_MOD, "device %s: %s subscription ended (no longer wanted)", sd->id,
+                 subscribe_kind_names[kind]);
+    memset(s, 0, sizeof(*s));
+}
+
 static bool sweep_device(struct device *dev, void *arg)
 {
     struct sweep_ctx *c = arg;
+    unsigned mask = subscribe_kinds_for(dev);
+    struct sub_device *sd = subscribe_find(dev->id);
+    if (!mask && !sd) return false;
     if (!dev->online || !device_reachable(dev)) return false;
-    struct sub_device *sd = sub_get(dev->id);
-    if (!sd) return false;
-    for (int k = 0; k < SUB_KINDS; k++)
-        if (c->mask & (1u << k)) sweep_kind(sd, (enum sub_kind)k, c);
+    if (!sd && !(sd = sub_get(dev->id))) return false;
+    for (int k = 0; k < SUB_KINDS; k++) {
+        if (mask & (1u << k))
+            sweep_kind(sd, (enum sub_kind)k, c);
+        else if (sd->subs[k].state != SUB_NONE)
+            drop_kind(sd, (enum sub_kind)k);
+    }
     return c->budget == 0;
 }
 
 void subscribe_sweep(uint64_t now_mono)
 {
     if (!sig || sig->shutting_down) return;
-    struct sweep_ctx c = {now_mono, wanted(), SUBSCRIBES_PER_SWEEP};
-    if (c.mask) registry_foreach(sweep_device, &c);
+    struct sweep_ctx c = {now_mono, SUBSCRIBES_PER_SWEEP};
+    registry_foreach(sweep_device, &c);
 }
 
 void subscribe_device_gone(const char *device_id)
@@ -363,7 +415,7 @@ json_t *subscribe_state_json(const char *device_id)
 {
     const struct sub_device *sd = subscribe_find(device_id);
     json_t *o = json_object();
-    unsigned mask = sig ? wanted() : 0;
+    unsigned mask = subscribe_kinds_for(registry_find(device_id));
     for (int k = 0; k < SUB_KINDS; k++) {
         if (!(mask & (1u << k))) continue;
         const struct sub *s = sd ? &sd->subs[k] : NULL;

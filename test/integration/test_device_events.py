@@ -140,6 +140,42 @@ def main():
         status, r = gw.api("GET", "/api/v1/devices/34020000001320009999/positions")
         c.eq("positions of an unknown device: 404", status, 404)
 
+        # --- per-device setting: PUT "subscribe" overrides sip.subscribe, is stored, and ends what is dropped
+        picky_id = "34020000001320000401"
+        status, d = gw.api("PUT", f"/api/v1/devices/{picky_id}", {"subscribe": ["alarm"]})
+        c.ok("PUT subscribe [alarm] on a new device: 201, shown as the device's own",
+             status == 201 and d["subscribe"] == "alarm" and d["subscribe_source"] == "device", (status, d))
+        for bad in ({"subscribe": "alarm,weather"}, {"subscribe": 5}, {"subscribe": ["alarm", 3]}):
+            status, r = gw.api("PUT", f"/api/v1/devices/{picky_id}", bad)
+            c.ok(f"PUT {bad}: 400 bad_subscribe", status == 400 and r["code"] == "bad_subscribe", (status, r))
+        picky = gblive.Device(gw, id_base=picky_id, name="picky")
+        devs.append(picky)
+        picky.wait_online(2)
+        gbtest.wait_until(lambda: gw.api("GET", f"/api/v1/devices/{picky_id}")[1]["subscriptions"].get(
+            "alarm", {}).get("state") == "active", 10, "the picky device's alarm subscription")
+        subs = gw.api("GET", f"/api/v1/devices/{picky_id}")[1]["subscriptions"]
+        c.eq("only the device's own kinds are subscribed", sorted(subs), ["alarm"])
+        c.eq("gbsim: one subscription, alarm", sorted(e["kind"] for e in picky.events("subscribe")), ["alarm"])
+        status, d = gw.api("PUT", f"/api/v1/devices/{picky_id}", {"subscribe": ""})
+        c.ok("PUT subscribe \"\": none", status == 200 and d["subscribe"] == "", (status, d))
+        gbtest.wait_until(lambda: picky.events("unsubscribe"), 5, "the alarm subscription ended")
+        c.eq("the dropped subscription is ended with Expires 0", [e["kind"] for e in picky.events("unsubscribe")],
+             ["alarm"])
+        status, d = gw.api("PUT", f"/api/v1/devices/{picky_id}", {"subscribe": None})
+        c.ok("PUT subscribe null: back to sip.subscribe", status == 200 and d["subscribe_source"] == "config" and
+             d["subscribe"] == "catalog,alarm,position", (status, d))
+
+        def picky_subs():
+            return gw.api("GET", f"/api/v1/devices/{picky_id}")[1]["subscriptions"]
+        try:
+            gbtest.wait_until(lambda: sorted(k for k, x in picky_subs().items() if x["state"] == "active") ==
+                              ["alarm", "catalog", "position"], 10, "the configured subscriptions")
+        except TimeoutError:
+            pass
+        c.eq("then subscribed to what the config lists", sorted(k for k, x in picky_subs().items()
+                                                                  if x["state"] == "active"),
+             ["alarm", "catalog", "position"])
+
         # --- a device that refuses SUBSCRIBE is tried once per period, not every second
         refuser = gblive.Device(gw, "--subscribe-refuse", 489, id_base="34020000001320000301", name="refuser")
         devs.append(refuser)

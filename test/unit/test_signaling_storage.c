@@ -156,6 +156,45 @@ START_TEST(newer_schema_refused)
 }
 END_TEST
 
+/* A registry written by the first release (schema 1, no devices.subscribe) opens, keeps its devices, gains
+ * the column (-1: follow sip.subscribe) and stores a per-device setting from then on. */
+START_TEST(schema_1_migrated)
+{
+    storage_close();
+    unlink(db_path);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(
+            db,
+            "CREATE TABLE devices (id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', device_name TEXT "
+            "NOT NULL DEFAULT '', manufacturer TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', "
+            "firmware TEXT NOT NULL DEFAULT '', reported_channels INTEGER NOT NULL DEFAULT -1, password "
+            "TEXT NOT NULL DEFAULT '', media_transport INTEGER NOT NULL DEFAULT -1, transport TEXT NOT "
+            "NULL DEFAULT 'udp', address TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', "
+            "online INTEGER NOT NULL DEFAULT 0, registered INTEGER NOT NULL DEFAULT 0, registered_at "
+            "INTEGER NOT NULL DEFAULT 0, keepalive_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER "
+            "NOT NULL DEFAULT 0, catalog_at INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO devices (id, name, media_transport) VALUES ('34020000001320000001', 'old', 1);"
+            "PRAGMA user_version=1",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(storage_open(db_path), 0);
+    ck_assert_int_eq(storage_load(), 1);
+    struct device *dev = registry_find("34020000001320000001");
+    ck_assert_ptr_nonnull(dev);
+    ck_assert_str_eq(dev->name, "old");
+    ck_assert_int_eq(dev->media_transport, 1);
+    ck_assert_int_eq(dev->subscribe_mask, -1);
+    dev->subscribe_mask = 2;
+    ck_assert_int_eq(storage_save_device(dev), 0);
+    reopen();
+    ck_assert_int_eq(storage_load(), 1);
+    ck_assert_int_eq(registry_find("34020000001320000001")->subscribe_mask, 2);
+}
+END_TEST
+
 START_TEST(device_ids)
 {
     ck_assert(device_id_acceptable("34020000001320000001", 20));
@@ -175,6 +214,7 @@ static Suite *storage_suite(void)
     tcase_add_test(tc, device_and_channels_roundtrip);
     tcase_add_test(tc, partial_and_complete_catalogs);
     tcase_add_test(tc, newer_schema_refused);
+    tcase_add_test(tc, schema_1_migrated);
     tcase_add_test(tc, device_ids);
     suite_add_tcase(s, tc);
     return s;
