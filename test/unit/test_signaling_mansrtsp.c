@@ -2,6 +2,7 @@
  * standards, the gateway's own invite_info_*), what is refused and why, and the builder's exact bytes. */
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "signaling/mansrtsp.h"
@@ -215,6 +216,48 @@ START_TEST(builder_bytes)
 }
 END_TEST
 
+/* Every MANSRTSP body of a real Hikvision platform's capture (sip-samples/avstackdocs_pcaps_sip_messages.txt,
+ * pcaps 41 and 42: pause, resume at 1x, seek at 8x), each exactly its Content-Length bytes. */
+START_TEST(hikvision_capture)
+{
+    const char *path = test_shared_path("sip-samples/avstackdocs_pcaps_sip_messages.txt");
+    if (!path) return;
+    size_t len = 0;
+    char *text = (char *)test_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    struct mansrtsp_request got[8];
+    size_t n = 0;
+    for (char *at = strstr(text, "Application/MANSRTSP"); at && n < 8;
+         at = strstr(at + 1, "Application/MANSRTSP")) {
+        /* the messages are CRLF with their own Content-Length, as captured */
+        char *clen = strstr(at, "Content-Length:");
+        char *body = strstr(at, "\r\n\r\n");
+        ck_assert(clen && body && clen < body);
+        body += 4;
+        size_t blen = (size_t)strtoul(clen + 15, NULL, 10);
+        ck_assert(blen > 0 && blen < 1024);
+        const char *why = NULL;
+        ck_assert_msg(mansrtsp_parse(body, blen, &got[n], &why) == 0, "%.*s: %s", (int)blen, body,
+                      why ? why : "");
+        n++;
+    }
+    free(text);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(got[0].method, MANSRTSP_PAUSE);
+    ck_assert_uint_eq(got[0].cseq, 496);
+    ck_assert(got[0].has_pause_time && !got[0].pause_now);
+    ck_assert_double_eq(got[0].pause_time, 0);
+    ck_assert_int_eq(got[1].method, MANSRTSP_PLAY);
+    ck_assert_uint_eq(got[1].cseq, 497);
+    ck_assert(got[1].has_scale && got[1].scale == 1.0 && got[1].range == MANSRTSP_RANGE_NONE);
+    ck_assert_int_eq(got[2].method, MANSRTSP_PLAY);
+    ck_assert_uint_eq(got[2].cseq, 505);
+    ck_assert(got[2].has_scale && got[2].scale == 8.0);
+    ck_assert_int_eq(got[2].range, MANSRTSP_RANGE_FROM);
+    ck_assert_double_eq(got[2].range_start, 2134);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("signaling_mansrtsp");
@@ -224,6 +267,7 @@ static Suite *suite(void)
     tcase_add_test(t, refused_bodies);
     tcase_add_test(t, nul_and_size_bounds);
     tcase_add_test(t, builder_bytes);
+    tcase_add_test(t, hikvision_capture);
     suite_add_tcase(s, t);
     return s;
 }

@@ -27,11 +27,12 @@ uint8_t *test_read_file(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n + 1 : 1);
     if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
     }
+    if (buf) buf[n > 0 ? n : 0] = 0; /* so text files can be searched as strings */
     fclose(f);
     if (buf) *len = (size_t)n;
     return buf;

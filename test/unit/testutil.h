@@ -10,6 +10,7 @@
  */
 const char *test_shared_path(const char *relative);
 /* Whole file into a malloc'd buffer (NULL on error); *len set. */
+/* The whole file (NUL-terminated after len bytes, for text), or NULL; free() it. */
 uint8_t *test_read_file(const char *path, size_t *len);
 /* Runs a Check suite; returns the process exit code (0 all passed, 1 otherwise). */
 struct Suite;
