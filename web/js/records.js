@@ -10,6 +10,7 @@
 import { gateway } from './api.js';
 import { describeError, t } from './i18n.js';
 import { PlayerWindow } from './player.js';
+import { isPlayable } from './tree.js';
 import { formatBytes, h, setChildren, toast } from './util.js';
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8];
@@ -99,7 +100,7 @@ export class RecordsPage {
     if (deviceId) {
       try {
         const data = await gateway.channels(deviceId);
-        this.channels = ((data && data.channels) || []).filter((c) => !c.parental || c.parental === 0);
+        this.channels = ((data && data.channels) || []).filter(isPlayable); // cameras, not groups or areas
       } catch (error) {
         this.error = describeError(error);
       }
