@@ -12,6 +12,7 @@
 #define GB_MEDIA_PS_INTERNAL_H
 
 #include "media/aac.h"
+#include "media/audio_es.h"
 #include "media/h26x.h"
 #include "media/ps_demux.h"
 #include "media/video_au.h"
@@ -51,29 +52,13 @@ struct ps_video {
     int64_t marker_pts;
 };
 
-enum ps_audio_sync { PS_AUDIO_PROBE, PS_AUDIO_RAW, PS_AUDIO_ADTS_HEADER, PS_AUDIO_ADTS_BODY };
+enum ps_audio_mode { PS_AUDIO_PROBE, PS_AUDIO_RAW, PS_AUDIO_ADTS };
 
 struct ps_audio {
     uint8_t stream_id; /* 0 = not bound yet */
-    bool announced;
-    bool track_changed;
-    struct media_track track;
-    enum ps_audio_sync sync;
-    /* PES timing */
-    bool pes_has_pts;
-    int64_t pes_pts;
-    uint32_t pes_len; /* payload bytes of the current PES, 0 when unbounded */
-    int64_t next_pts; /* extrapolated start of the next frame */
-    /* the frame being built */
-    struct gbuf *buf;
-    uint32_t len, expected; /* bytes written / bytes the frame will have (0 = unknown) */
-    bool discard;           /* raw frame over max_frame: the rest of its PES is skipped */
-    int64_t frame_pts;
-    uint32_t size_hint;
-    /* ADTS header bytes, and probe bytes when the codec is unknown */
-    uint8_t stash[ADTS_HEADER_LEN_CRC];
-    uint8_t stash_len;
-    struct adts_header adts;
+    enum ps_audio_mode mode;
+    uint32_t pes_len;   /* payload bytes of the current PES, 0 when unbounded */
+    struct audio_es es; /* the frames (probe bytes wait in its stash while the codec is unknown) */
 };
 
 struct ps_demux {

@@ -11,6 +11,7 @@
 #define GB_MEDIA_TS_INTERNAL_H
 
 #include "media/aac.h"
+#include "media/audio_es.h"
 #include "media/ts_demux.h"
 #include "media/video_au.h"
 
@@ -63,28 +64,10 @@ struct ts_video {
     bool wait_pts; /* after a loss: PES without PTS are the rest of a damaged unit */
 };
 
-enum ts_adts_state { TS_ADTS_HEADER, TS_ADTS_BODY };
-
 struct ts_audio {
     struct ts_pes pes;
-    bool raw; /* one frame per PES (G.711 and other raw codecs); else AAC in ADTS */
-    bool announced, track_changed;
-    struct media_track track;
-    /* PES timing */
-    bool pes_has_pts;
-    int64_t pes_pts;
-    int64_t next_pts; /* extrapolated start of the next frame */
-    /* the frame being built */
-    struct gbuf *buf;
-    uint32_t len, expected;
-    bool discard; /* raw frame over max_frame: the rest of its PES is skipped */
-    int64_t frame_pts;
-    uint32_t size_hint;
-    /* ADTS */
-    enum ts_adts_state adts_state;
-    uint8_t stash[ADTS_HEADER_LEN_CRC];
-    uint8_t stash_len;
-    struct adts_header adts;
+    bool raw;           /* one frame per PES (G.711 and other raw codecs); else AAC in ADTS */
+    struct audio_es es; /* the frames (audio_es.h, shared with the PS demuxer) */
 };
 
 struct ts_demux {

@@ -77,7 +77,8 @@ static bool authenticate(struct sip_endpoint *ep, const struct sip_msg *msg, con
         challenge(ep, msg, false);
         return false;
     }
-    switch (digest_nonce_check(sig->nonce_secret, cred.nonce, now_s(), (uint32_t)sig->cfg.sip.nonce_lifetime_s)) {
+    switch (
+        digest_nonce_check(sig->nonce_secret, cred.nonce, now_s(), (uint32_t)sig->cfg.sip.nonce_lifetime_s)) {
     case DIGEST_NONCE_FOREIGN: challenge(ep, msg, false); return false;
     case DIGEST_NONCE_STALE: challenge(ep, msg, true); return false;
     case DIGEST_NONCE_VALID: break;
