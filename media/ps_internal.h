@@ -16,11 +16,11 @@
 #include "media/h26x.h"
 #include "media/ps_demux.h"
 #include "media/video_au.h"
+#include "media/video_es.h"
 
 #define PS_HDR_MAX            1024         /* largest unit header kept (a PSM longer than this is skipped) */
 #define PS_NOT_PS_AFTER       (64u * 1024) /* bytes without any pack or PES before input is called "not PS" */
 #define PS_MARKER_TRUST_AFTER 3            /* RTP markers confirmed by a new PTS before they end frames */
-#define PS_TIME_UNKNOWN       INT64_MIN
 
 enum ps_state {
     PS_SCAN,    /* looking for 00 00 01 <stream id> */
@@ -32,19 +32,11 @@ enum ps_state {
 enum ps_marker_trust { PS_MARKER_UNKNOWN, PS_MARKER_TRUSTED, PS_MARKER_DISTRUSTED };
 
 struct ps_video {
-    uint8_t stream_id; /* 0 = not bound yet */
-    bool announced;
-    bool unsupported; /* a codec we recognise but do not remux (MPEG-4, SVAC): payload skipped */
-    struct media_track track;
-    struct video_au au;
-    /* the access unit being built */
-    bool au_open;
-    bool au_has_pts;
-    int64_t au_pts, au_dts;
-    /* timing of the previous access unit, to date units whose PES carried no PTS */
-    int64_t last_pts, last_dts, frame_duration;
-    bool pts_seen; /* any video PES carried a PTS */
-    bool wait_pts; /* after a loss: ignore PTS-less PES (continuations) until one with a PTS */
+    uint8_t stream_id;  /* 0 = not bound yet */
+    bool unsupported;   /* a codec we recognise but do not remux (MPEG-4, SVAC): payload skipped */
+    struct video_es es; /* the access units: built, dated and emitted (video_es.h, shared with TS) */
+    bool pts_seen;      /* any video PES carried a PTS */
+    bool wait_pts;      /* after a loss: ignore PTS-less PES (continuations) until one with a PTS */
     /* RTP marker (frame_end) evaluation */
     enum ps_marker_trust marker_trust;
     uint32_t marker_confirmations;

@@ -14,6 +14,7 @@
 #include "media/audio_es.h"
 #include "media/ts_demux.h"
 #include "media/video_au.h"
+#include "media/video_es.h"
 
 #define TS_PACKET_SIZE  188
 #define TS_SYNC         0x47
@@ -23,7 +24,6 @@
 #define TS_SECTION_MAX  1024   /* section_length <= 1021 for PAT/PMT, plus the 3 bytes before it */
 #define TS_PES_HDR_MAX  (9 + 255)
 #define TS_NOT_TS_AFTER (64u * 1024)
-#define TS_TIME_UNKNOWN INT64_MIN
 
 /* A PSI section being reassembled on one PID. */
 struct ts_section {
@@ -54,14 +54,9 @@ struct ts_pes {
 
 struct ts_video {
     struct ts_pes pes;
-    bool unsupported; /* a codec recognised but not remuxed: payload skipped */
-    bool announced;
-    struct media_track track;
-    struct video_au au;
-    bool au_open, au_has_pts;
-    int64_t au_pts, au_dts;
-    int64_t last_pts, last_dts, frame_duration;
-    bool wait_pts; /* after a loss: PES without PTS are the rest of a damaged unit */
+    bool unsupported;   /* a codec recognised but not remuxed: payload skipped */
+    struct video_es es; /* the access units: built, dated and emitted (video_es.h, shared with PS) */
+    bool wait_pts;      /* after a loss: PES without PTS are the rest of a damaged unit */
 };
 
 struct ts_audio {
