@@ -28,7 +28,6 @@
 #include "signaling/gbid.h"
 
 #define MODULE             "playback"
-#define PAUSE_FEED_MS      1000
 #define SPEED_MIN          0.25
 #define SPEED_MAX          8.0
 #define DOWNLOAD_SPEED_MAX 16
@@ -39,7 +38,6 @@ struct playback {
     struct pb_range r;
     struct pb_clock clock;
     struct gb_session *session; /* valid for p's whole life: both are freed together */
-    struct tmr pause_feed;
 };
 
 static struct playback *playbacks;
@@ -56,42 +54,37 @@ static struct playback *find(const char *id)
 
 struct worker_job {
     char id[STREAM_ID_MAX + 1];
+    bool paused; /* paused: the RTP timeout is held and the speed stays; else both are applied */
     uint32_t speed_milli;
-    bool discontinuity, touch;
+    bool discontinuity;
 };
 
 static void job_on_worker(void *arg)
 {
     struct worker_job *j = arg;
     struct stream *s = worker_find_stream(worker_current(), j->id);
-    if (s && j->touch) stream_touch(s);
-    if (s && !j->touch) live_set_speed(stream_sink(s), j->speed_milli, j->discontinuity);
+    if (s) {
+        stream_hold_timeout(s, j->paused);
+        if (!j->paused) live_set_speed(stream_sink(s), j->speed_milli, j->discontinuity);
+    }
     free(j);
 }
 
-static void post_job(const char *id, uint32_t speed_milli, bool discontinuity, bool touch)
+static void post_job(const char *id, bool paused, uint32_t speed_milli, bool discontinuity)
 {
     struct stream_entry e;
     struct worker_job *j = calloc(1, sizeof *j);
     if (!j) return;
     snprintf(j->id, sizeof j->id, "%.64s", id);
+    j->paused = paused;
     j->speed_milli = speed_milli;
     j->discontinuity = discontinuity;
-    j->touch = touch;
     if (!directory_get(id, &e) || worker_post(e.worker, job_on_worker, j) != 0) free(j);
 }
 
 static uint32_t speed_milli(double speed)
 {
     return (uint32_t)lround(speed * 1000);
-}
-
-/* While paused the device sends nothing: keep the stream's RTP timeout from closing it. */
-static void pause_feed(void *arg)
-{
-    struct playback *p = arg;
-    post_job(p->id, 0, false, true);
-    tmr_start(&p->pause_feed, PAUSE_FEED_MS, pause_feed, p);
 }
 
 /* ---- request parsing shared with downloads ---- */
@@ -180,7 +173,6 @@ static void on_playing(struct gb_session *s)
 static void on_ended(struct gb_session *s, const char *code, const char *reason)
 {
     struct playback *p = s->owner;
-    tmr_cancel(&p->pause_feed);
     log_info(MODULE, "[%s] ended at %.1f s of %.0f (%s: %s)", p->id,
              pb_clock_position(&p->clock, clock_mono_ms()), p->clock.duration_s, code, reason);
 }
@@ -193,7 +185,6 @@ static void playback_free(struct playback *p)
             break;
         }
     }
-    tmr_cancel(&p->pause_feed);
     free(p);
 }
 
@@ -219,7 +210,6 @@ static void handle_start(struct api_request *req)
     p->r = r;
     p->clock = (struct pb_clock){.speed = 1, .duration_s = (double)(r.end - r.start)};
     snprintf(p->id, sizeof p->id, "pb_%s_%s_%u", r.device, r.channel, next_number++);
-    tmr_init(&p->pause_feed);
     p->next = playbacks;
     playbacks = p;
     struct gb_session_params sp = {.transport = r.transport,
@@ -302,15 +292,14 @@ static void handle_control(struct api_request *req)
         rc = invite_info_pause(s->sip);
         if (!rc) {
             p->clock.paused = true;
-            tmr_start(&p->pause_feed, PAUSE_FEED_MS, pause_feed, p);
+            post_job(id, true, 0, false);
         }
         break;
     case PB_RESUME:
         rc = invite_info_resume(s->sip);
         if (!rc) {
             p->clock.paused = false;
-            tmr_cancel(&p->pause_feed);
-            post_job(id, speed_milli(p->clock.speed), true, false);
+            post_job(id, false, speed_milli(p->clock.speed), true);
         }
         break;
     case PB_SEEK:
@@ -319,8 +308,7 @@ static void handle_control(struct api_request *req)
         if (!rc) {
             pos = floor(value);
             p->clock.paused = false;
-            tmr_cancel(&p->pause_feed);
-            post_job(id, speed_milli(p->clock.speed), true, false);
+            post_job(id, false, speed_milli(p->clock.speed), true);
         }
         break;
     case PB_SPEED:
@@ -328,9 +316,8 @@ static void handle_control(struct api_request *req)
         rc = invite_info_scale(s->sip, value);
         if (!rc) {
             p->clock.speed = value;
-            post_job(id, speed_milli(value), p->clock.paused, false);
+            post_job(id, false, speed_milli(value), p->clock.paused);
             p->clock.paused = false;
-            tmr_cancel(&p->pause_feed);
         }
         break;
     }

@@ -456,13 +456,14 @@ static void tick_one(struct stream *s, void *arg)
     struct stream_stats st;
     stream_get_stats(s, &st);
     directory_publish_stats(s->e.id, &st);
-    if (!s->awaiting_connect && t->now - s->last_packet_mono_ms > (uint64_t)t->timeout_ms)
+    if (!s->awaiting_connect && !s->timeout_held && t->now - s->last_packet_mono_ms > (uint64_t)t->timeout_ms)
         stream_close(s, s->got_packet ? "rtp timeout" : "no media arrived");
 }
 
-void stream_touch(struct stream *s)
+void stream_hold_timeout(struct stream *s, bool held)
 {
-    s->last_packet_mono_ms = clock_mono_ms();
+    s->timeout_held = held;
+    if (!held) s->last_packet_mono_ms = clock_mono_ms(); /* the timeout starts over from the release */
 }
 
 void stream_tick_all(struct worker *w, uint64_t now_ms)

@@ -47,8 +47,9 @@ int stream_dump_start(struct stream *s, const char *path, size_t max_bytes, int 
 void stream_dump_stop(struct stream *s, const char *why);
 bool stream_dump_active(const struct stream *s);
 
-/* Counts as media for the RTP timeout (a paused playback sends nothing and must stay open). */
-void stream_touch(struct stream *s);
+/* Holds (true) or restarts (false) the stream's RTP timeout: a paused playback sends nothing and must stay
+ * open for as long as it is paused. */
+void stream_hold_timeout(struct stream *s, bool held);
 
 /* Called once per closed stream on the worker thread (app uses it to BYE GB streams, release ports). */
 void stream_set_close_hook(void (*fn)(const char *id, const char *reason, const struct stream_entry *e));

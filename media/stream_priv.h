@@ -55,6 +55,7 @@ struct stream {
     bool drop_video_until_key;
     bool
         awaiting_connect; /* tcp-active: still connecting (the retry budget bounds it, not the RTP timeout) */
+    bool timeout_held;    /* a paused playback: the device sends nothing and the RTP timeout waits */
     bool sent_key;
     uint64_t created_mono_ms, last_packet_mono_ms;
 
