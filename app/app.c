@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/control.h"
 #include "common/log.h"
@@ -219,6 +220,7 @@ int app_main(int argc, char **argv)
     enum log_level lvl;
     if (log_level_parse(config.log.level, &lvl) == 0) log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
+    gbuf_process_init();
     av_log_set_level(AV_LOG_ERROR); /* libav's chatter is not ours to print; errors still are */
     raise_fd_limit();
     started_ms = clock_mono_ms();

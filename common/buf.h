@@ -46,6 +46,11 @@ struct gbuf_global_stats {
     uint64_t in_use, pooled, pool_hits, mallocs;
 };
 void gbuf_global_stats(struct gbuf_global_stats *out);
+/* Process-wide allocator policy, once at startup: buffers of GBUF_MMAP_BYTES and more (frame chunks) get
+ * their own mappings, so memory freed beyond the pools goes back to the system instead of staying in the
+ * heap at its high-water mark (glibc's dynamic threshold would otherwise rise past every chunk size). */
+#define GBUF_MMAP_BYTES (64u * 1024)
+void gbuf_process_init(void);
 /* Frees the calling thread's pooled buffers (at thread exit). */
 void gbuf_pool_drain(void);
 

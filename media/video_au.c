@@ -9,6 +9,11 @@
 #include "media/h26x.h"
 
 #define NAL_LEN_PREFIX 4
+#define CHUNK_FRAMES   8            /* a chunk holds about this many average frames */
+#define CHUNK_MIN      (16u * 1024) /* class-rounded by gbuf_alloc, so chunks come in a few sizes */
+#define CHUNK_MAX      (256u * 1024)
+#define MIN_START_ROOM 512u /* a frame does not start in less room than this: it would move at once */
+#define REGION_ALIGN   16u
 
 void video_au_init(struct video_au *au, enum codec_id codec, size_t max_frame, struct media_track *track)
 {
@@ -16,15 +21,25 @@ void video_au_init(struct video_au *au, enum codec_id codec, size_t max_frame, s
     au->codec = codec == CODEC_H264 || codec == CODEC_H265 ? codec : CODEC_NONE;
     au->max_frame = max_frame > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max_frame;
     au->track = track;
-    au->size_hint = VIDEO_AU_INITIAL_SIZE_HINT;
-    if (au->size_hint > au->max_frame) au->size_hint = au->max_frame;
+}
+
+static void reset_unit(struct video_au *au)
+{
+    au->open = false;
+    au->base = 0;
+    au->len = 0;
+    au->key = au->has_params = au->overflow = au->key_room = false;
+    au->in_nal = false;
+    au->zeros = 0;
+    au->nal_off = 0;
 }
 
 void video_au_destroy(struct video_au *au)
 {
     gbuf_unref(au->buf);
     au->buf = NULL;
-    au->len = 0;
+    au->chunk_used = 0;
+    reset_unit(au);
 }
 
 bool video_au_pending(const struct video_au *au)
@@ -70,6 +85,33 @@ enum codec_id video_au_guess_codec(const uint8_t *nal, size_t len)
     return CODEC_NONE;
 }
 
+static uint8_t *payload(struct video_au *au)
+{
+    return au->buf->data + au->base + FRAME_HEADROOM;
+}
+
+/* Continues the unit in a new chunk with room for `payload_cap` payload bytes (and the next frames): what
+ * was written so far is copied, the old chunk stays alive as long as earlier frames hold it. */
+static void move_to_new_chunk(struct video_au *au, size_t payload_cap)
+{
+    size_t want = (size_t)au->avg_frame * CHUNK_FRAMES;
+    if (want < CHUNK_MIN) want = CHUNK_MIN;
+    if (want > CHUNK_MAX) want = CHUNK_MAX;
+    size_t need = FRAME_HEADROOM + payload_cap + FRAME_TAILROOM;
+    if (want < need) want = need;
+    /* Half-octave sizes (..., 64, 96, 128, 192 KiB): a stream's chunks, keyframe chunks included, are then
+     * mostly of one size, which is what the per-class pools recycle best. */
+    size_t step = CHUNK_MIN;
+    while (step < want && step * 3 / 2 < want) step *= 2;
+    want = step >= want ? step : step * 3 / 2;
+    struct gbuf *chunk = gbuf_alloc(want - sizeof(struct gbuf));
+    if (au->open && au->len) memcpy(chunk->data + FRAME_HEADROOM, payload(au), au->len);
+    gbuf_unref(au->buf);
+    au->buf = chunk;
+    au->chunk_used = 0;
+    au->base = 0;
+}
+
 /* Makes room for `extra` more payload bytes; false (and the unit marked oversize) past max_frame. */
 static bool reserve(struct video_au *au, size_t extra)
 {
@@ -78,20 +120,32 @@ static bool reserve(struct video_au *au, size_t extra)
         au->overflow = true;
         return false;
     }
-    size_t need = FRAME_HEADROOM + (size_t)au->len + extra + FRAME_TAILROOM;
-    if (!au->buf) {
-        size_t want = FRAME_HEADROOM + (size_t)au->size_hint + FRAME_TAILROOM;
-        au->buf = gbuf_alloc(want > need ? want : need);
-    } else if (need > au->buf->cap) {
-        au->buf = gbuf_grow(au->buf, FRAME_HEADROOM + (size_t)au->len, need);
+    if (!au->open) {
+        size_t room = au->buf ? au->buf->cap - au->chunk_used : 0;
+        if (room < FRAME_HEADROOM + MIN_START_ROOM + extra + FRAME_TAILROOM)
+            move_to_new_chunk(au, MIN_START_ROOM + extra);
+        else
+            au->base = au->chunk_used;
+        au->open = true;
     }
+    if ((au->key || au->has_params) && !au->key_room) {
+        /* A keyframe (its parameter sets came first): move now, while little is written, if the last
+         * keyframe's size would not fit, rather than copying most of it when it overflows. */
+        au->key_room = true;
+        size_t want = (size_t)au->key_frame + au->key_frame / 8;
+        if (want > au->max_frame) want = au->max_frame;
+        if (want > au->len + extra && au->base + FRAME_HEADROOM + want + FRAME_TAILROOM > au->buf->cap)
+            move_to_new_chunk(au, want);
+    }
+    if (au->base + FRAME_HEADROOM + (size_t)au->len + extra + FRAME_TAILROOM > au->buf->cap)
+        move_to_new_chunk(au, 2 * ((size_t)au->len + extra));
     return true;
 }
 
 static void append(struct video_au *au, const uint8_t *p, size_t n)
 {
     if (n == 0 || !au->in_nal || !reserve(au, n)) return;
-    memcpy(au->buf->data + FRAME_HEADROOM + au->len, p, n);
+    memcpy(payload(au) + au->len, p, n);
     au->len += (uint32_t)n;
 }
 
@@ -148,8 +202,8 @@ static void switch_codec(struct video_au *au, enum codec_id codec)
 static void end_nal(struct video_au *au)
 {
     au->in_nal = false;
-    if (au->overflow || !au->buf) return;
-    uint8_t *base = au->buf->data + FRAME_HEADROOM;
+    if (au->overflow || !au->open) return;
+    uint8_t *base = payload(au);
     uint32_t body = au->nal_off + NAL_LEN_PREFIX;
     while (au->len > body && base[au->len - 1] == 0) au->len--;
     uint8_t *nal = base + body;
@@ -249,16 +303,6 @@ void video_au_feed(struct video_au *au, const uint8_t *p, size_t len)
     }
 }
 
-static void reset_unit(struct video_au *au)
-{
-    au->buf = NULL;
-    au->len = 0;
-    au->key = au->has_params = au->overflow = false;
-    au->in_nal = false;
-    au->zeros = 0;
-    au->nal_off = 0;
-}
-
 enum video_au_result video_au_finish(struct video_au *au, struct media_frame *out)
 {
     if (au->in_nal) end_nal(au);
@@ -270,21 +314,21 @@ enum video_au_result video_au_finish(struct video_au *au, struct media_frame *ou
     else if (au->codec == CODEC_NONE)
         r = VIDEO_AU_NO_CODEC;
     if (r != VIDEO_AU_FRAME) {
-        gbuf_unref(au->buf);
-        reset_unit(au);
+        reset_unit(au); /* the region is simply reused by the next unit */
         return r;
     }
-    /* Next allocation: the largest recent frame, decaying by 1/8 per frame, so a keyframe's size is
-     * remembered for a while but a steady stream of small frames brings the hint back down. */
-    uint32_t decayed = au->size_hint - au->size_hint / 8;
-    au->size_hint = au->len > decayed ? au->len : decayed;
     memset(out, 0, sizeof *out);
-    out->buf = au->buf;
-    out->off = FRAME_HEADROOM;
+    out->buf = gbuf_ref(au->buf);
+    out->off = au->base + FRAME_HEADROOM;
     out->len = au->len;
     out->codec = au->codec;
     out->key = au->key;
     out->has_params = au->has_params;
+    size_t end = (size_t)out->off + au->len + FRAME_TAILROOM;
+    end = (end + REGION_ALIGN - 1) & ~(size_t)(REGION_ALIGN - 1);
+    au->chunk_used = end < au->buf->cap ? (uint32_t)end : au->buf->cap;
+    au->avg_frame = au->avg_frame ? au->avg_frame - au->avg_frame / 8 + au->len / 8 : au->len;
+    if (au->key) au->key_frame = au->len; /* the next keyframe gets room for this much (reserve()) */
     reset_unit(au);
     return VIDEO_AU_FRAME;
 }
@@ -292,7 +336,6 @@ enum video_au_result video_au_finish(struct video_au *au, struct media_frame *ou
 bool video_au_discard(struct video_au *au)
 {
     bool had = au->len > 0 || au->overflow;
-    gbuf_unref(au->buf);
     reset_unit(au);
     return had;
 }

@@ -16,8 +16,15 @@
  * one were read under the wrong (or no) codec and are dropped.
  *
  * Where an access unit ends is the caller's decision (PTS change, RTP marker, flush): video_au_finish().
- * The buffer is allocated on the first byte from a size hint that follows recent frame sizes, so the steady
- * state neither grows buffers nor over-allocates for long; frames over max_frame are dropped whole.
+ * Frames over max_frame are dropped whole.
+ *
+ * Frame buffers are carved one after another out of a chunk owned by the builder (each frame holds a
+ * reference to its chunk; out->off says where its payload starts), instead of one buffer per frame sized from
+ * a guess: a GOP cache holds a whole GOP, so per-frame slack and the heap churn of freeing frames of every
+ * size at each keyframe were memory per stream (docs/PERFORMANCE.md, memory). A chunk holds about
+ * CHUNK_FRAMES average frames (16-256 KiB), so chunks are few, alike in size and recycled by the pools. A
+ * frame that outgrows its chunk moves to a new one (a copy of what was written so far); a keyframe moves
+ * early, after its parameter sets, to a chunk with room for the last keyframe's size.
  */
 #ifndef GB_MEDIA_VIDEO_AU_H
 #define GB_MEDIA_VIDEO_AU_H
@@ -28,19 +35,24 @@
 
 #include "media/frame.h"
 
-#define VIDEO_AU_INITIAL_SIZE_HINT (64u * 1024)
-
 struct video_au {
     enum codec_id codec;       /* CODEC_H264, CODEC_H265, or CODEC_NONE while unknown */
     uint32_t max_frame;        /* payload bytes */
     struct media_track *track; /* parameter sets are recorded here (owned by the caller) */
     bool params_changed;       /* track's VPS/SPS/PPS (or codec) changed; the caller clears it */
 
-    /* the access unit being built */
+    /* frame memory: the chunk frames are carved from (the builder's own reference) */
     struct gbuf *buf;
-    uint32_t len;       /* payload bytes written after FRAME_HEADROOM */
-    uint32_t size_hint; /* allocation size for the next frame */
+    uint32_t chunk_used; /* bytes of buf->data taken by finished frames */
+    uint32_t avg_frame;  /* running average payload size: sizes the next chunk */
+    uint32_t key_frame;  /* payload size of the last keyframe: room reserved for the next one */
+
+    /* the access unit being built: [headroom | payload | tailroom] at buf->data + base */
+    bool open;     /* a frame region is open at base */
+    uint32_t base; /* start of the region (its headroom) in buf->data */
+    uint32_t len;  /* payload bytes written after the headroom */
     bool key, has_params, overflow;
+    bool key_room; /* room for a keyframe was checked for this unit */
 
     /* Annex-B scanning */
     bool in_nal;      /* a start code was seen in this unit: bytes belong to a NAL unit */
@@ -57,7 +69,7 @@ enum video_au_result {
 
 /* codec may be CODEC_NONE (guess from the NAL headers). track must outlive the builder. */
 void video_au_init(struct video_au *au, enum codec_id codec, size_t max_frame, struct media_track *track);
-/* Releases the buffer of an unfinished unit. */
+/* Releases the chunk (finished frames keep their own references) and any unfinished unit. */
 void video_au_destroy(struct video_au *au);
 
 /* Appends ES bytes of the current access unit (any split). */
@@ -66,7 +78,8 @@ void video_au_feed(struct video_au *au, const uint8_t *data, size_t len);
 bool video_au_pending(const struct video_au *au);
 
 /* Ends the access unit. On VIDEO_AU_FRAME, out->buf/off/len/codec/key/has_params are set (pts/dts are the
- * caller's: set to 0) and the caller owns out->buf. */
+ * caller's: set to 0) and the caller owns a reference to out->buf, the chunk, which later frames share: the
+ * frame owns only [off - FRAME_HEADROOM, off + len + FRAME_TAILROOM) of it. */
 enum video_au_result video_au_finish(struct video_au *au, struct media_frame *out);
 /* Drops the access unit being built; returns true when it held any NAL unit. */
 bool video_au_discard(struct video_au *au);

@@ -77,7 +77,6 @@ struct live *live_find(struct worker *w, const char *id)
 
 /* Bytes held by every stream's GOP cache, for /metrics: the memory target is stated against it. */
 static atomic_uint_fast64_t gop_bytes_all;
-static atomic_uint_fast64_t gop_copies; /* frames copied into a tight buffer before caching */
 
 static void gop_clear(struct live *l)
 {
@@ -97,19 +96,10 @@ static void gop_push(struct live *l, const struct flv_tag *t)
         l->gop = n;
         l->gop_cap = ncap;
     }
+    /* A reference, never a copy: video frames share chunks sized for them (media/video_au.h), so a frame
+     * held for a whole GOP carries no slack of its own. */
     l->gop[l->gop_n] = *t;
-    if (t->buf->cap > t->off + t->len + t->len / 4 + 1024) {
-        /* The frame buffer was sized from a bigger previous frame, or grew by doubling while a keyframe
-         * arrived: held for a whole GOP, its slack would be memory per stream. A tight copy costs a memcpy
-         * (about one frame in five); viewers keep sending from the original, freed once written. */
-        struct gbuf *tight = gbuf_alloc(t->len);
-        memcpy(tight->data, t->buf->data + t->off, t->len);
-        l->gop[l->gop_n].buf = tight;
-        l->gop[l->gop_n].off = 0;
-        atomic_fetch_add_explicit(&gop_copies, 1, memory_order_relaxed);
-    } else {
-        gbuf_ref(t->buf);
-    }
+    gbuf_ref(t->buf);
     l->gop_n++;
     l->gop_bytes += t->len;
     atomic_fetch_add_explicit(&gop_bytes_all, t->len, memory_order_relaxed);
@@ -128,9 +118,6 @@ void live_memory_metrics(struct sbuf *b)
     gauge(b, "gbgate_gop_cache_bytes", "FLV bytes held by the GOP caches of all streams", "gauge");
     sbuf_printf(b, "gbgate_gop_cache_bytes %llu\n",
                 (unsigned long long)atomic_load_explicit(&gop_bytes_all, memory_order_relaxed));
-    gauge(b, "gbgate_gop_cache_copies_total", "frames copied into a tight buffer before caching", "counter");
-    sbuf_printf(b, "gbgate_gop_cache_copies_total %llu\n",
-                (unsigned long long)atomic_load_explicit(&gop_copies, memory_order_relaxed));
     gauge(b, "gbgate_buffer_bytes",
           "frame and tag buffers in use (GOP caches, queues, frames being built) or pooled", "gauge");
     sbuf_printf(b, "gbgate_buffer_bytes{state=\"in_use\"} %llu\ngbgate_buffer_bytes{state=\"pooled\"} %llu\n",

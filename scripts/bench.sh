@@ -94,6 +94,9 @@ $B/gbgate -c etc/gbgate.conf -o sip.enabled=off -o http.port=$HTTP -o media.rtp_
   -o storage.path=$work/gb.db 2>"$work/gbgate.log" &
 GW=$!
 for _ in $(seq 50); do curl -sf http://127.0.0.1:$HTTP/api/v1/health >/dev/null && break; sleep 0.1; done
+# the idle process (libraries, SQLite, threads, receive buffers) before any stream: the memory target is
+# about what streams cost, so it is also compared with RSS above this baseline
+rss_idle_kb=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
 
 SSRC0=300000000
 for i in $(seq 0 $((K - 1))); do
@@ -166,14 +169,21 @@ packets() { curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_stream_packe
 sleep $WARM
 t0=$(cpu_ticks $GW) s0=$(cpu_ticks_all "${sims[@]}") e0=$(udp_errs) x0=$(ctx_switches) p0=$(packets)
 w0=$(date +%s.%N)
+# GOP-cache bytes every second of the window: RSS is a high-water mark, so it is compared with the peak too
+(while sleep 1; do curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_gop_cache_bytes / {print $2}'; done \
+  >"$work/gop.txt") &
+gop_sampler=$!
 if [ "$PERF" = 1 ]; then
   perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p $GW -- sleep "$S" 2>"$work/perf.txt"
 else
   sleep "$S"
 fi
+kill $gop_sampler 2>/dev/null || true
 t1=$(cpu_ticks $GW) s1=$(cpu_ticks_all "${sims[@]}") e1=$(udp_errs) x1=$(ctx_switches) p1=$(packets)
 w1=$(date +%s.%N)
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
+cp /proc/$GW/smaps_rollup "$work/smaps_rollup.txt" 2>/dev/null || true
+anon_kb=$(awk '/^Anonymous:/ {print $2}' "$work/smaps_rollup.txt" 2>/dev/null || echo 0)
 curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams.json"
 curl -sf http://127.0.0.1:$HTTP/metrics >"$work/metrics.txt"
 for p in "${viewers[@]}"; do wait "$p" || true; done
@@ -187,12 +197,13 @@ for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
 
 python3 - "$K" "$V" "$R" "$MODE:$PROTO" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
-  "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
+  "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
 import json, sys, glob, os
 K, V, R, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 t0, t1, s0, s1 = map(int, sys.argv[5:9]); w0, w1 = float(sys.argv[9]), float(sys.argv[10])
 hz, rss_kb, e0, e1, work = int(sys.argv[11]), int(sys.argv[12]), int(sys.argv[13]), int(sys.argv[14]), sys.argv[15]
 x0, x1, p0, p1 = map(int, sys.argv[16:20]); load0, load1, senders = sys.argv[20], sys.argv[21], int(sys.argv[22])
+rss_idle_kb, anon_kb = int(sys.argv[23]), int(sys.argv[24] or 0)
 wall = w1 - w0
 streams = json.load(open(work + "/streams.json"))["streams"]
 views = [json.loads(open(f).read().strip().splitlines()[-1]) for f in sorted(glob.glob(work + "/view*.json"))]
@@ -204,6 +215,14 @@ gop_bytes = 0
 for line in open(work + "/metrics.txt"):
     if line.startswith("gbgate_gop_cache_bytes "):
         gop_bytes = int(float(line.split()[1]))
+
+gop_peak = gop_bytes
+if os.path.exists(work + "/gop.txt"):
+    for line in open(work + "/gop.txt"):
+        try:
+            gop_peak = max(gop_peak, int(float(line)))
+        except ValueError:
+            pass
 
 def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else None
@@ -239,6 +258,10 @@ res = {
   "rss_mb": round(rss_kb / 1024, 1), "rss_per_stream_kb": round(rss_kb / max(K, 1), 1),
   "gop_mb": round(gop_bytes / 1048576, 1),
   "rss_target_mb": round((1.2 * gop_bytes + 64 * 1024 * K) / 1048576, 1),
+  "gop_peak_mb": round(gop_peak / 1048576, 1),
+  "rss_target_peak_mb": round((1.2 * gop_peak + 64 * 1024 * K) / 1048576, 1),
+  "rss_idle_mb": round(rss_idle_kb / 1024, 1), "rss_streams_mb": round((rss_kb - rss_idle_kb) / 1024, 1),
+  "anon_mb": round(anon_kb / 1024, 1),
   "udp_drops": e1 - e0,
   "rtp_lost": sum(s.get("packets_lost", 0) for s in streams),
   "frames_dropped": sum(s.get("frames_dropped", 0) for s in streams),

@@ -34,7 +34,7 @@ static void on_frame(void *arg, struct media_frame *f)
     struct fuzz_state *s = arg;
     s->frames++;
     s->keys += f->key;
-    FUZZ_CHECK(f->buf && f->off == FRAME_HEADROOM && f->len > 0 && f->len <= s->max_frame);
+    FUZZ_CHECK(f->buf && f->off >= FRAME_HEADROOM && f->len > 0 && f->len <= s->max_frame);
     FUZZ_CHECK((size_t)f->off + f->len + FRAME_TAILROOM <= f->buf->cap);
     FUZZ_CHECK(f->codec == CODEC_H264 || f->codec == CODEC_H265);
     /* dts never goes back, except across a timeline reset (pts more than 1 s before the last dts) */

@@ -31,7 +31,7 @@ static void on_frame(void *arg, struct media_frame *f)
 {
     struct fuzz_state *s = arg;
     s->frames++;
-    FUZZ_CHECK(f->buf && f->off == FRAME_HEADROOM && f->len > 0 && f->len <= s->max_frame);
+    FUZZ_CHECK(f->buf && f->off >= FRAME_HEADROOM && f->len > 0 && f->len <= s->max_frame);
     FUZZ_CHECK((size_t)f->off + f->len + FRAME_TAILROOM <= f->buf->cap);
     if (f->codec == CODEC_H264 || f->codec == CODEC_H265) {
         const uint8_t *p = f->buf->data + f->off;

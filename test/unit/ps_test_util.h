@@ -266,7 +266,7 @@ struct collector {
 static inline void check_frame_layout(const struct media_frame *f)
 {
     ck_assert_ptr_nonnull(f->buf);
-    ck_assert_uint_eq(f->off, FRAME_HEADROOM);
+    ck_assert_uint_ge(f->off, FRAME_HEADROOM); /* video frames share chunks: off is where this one starts */
     ck_assert_uint_gt(f->len, 0);
     ck_assert((size_t)f->off + f->len + FRAME_TAILROOM <= f->buf->cap);
     if (f->codec != CODEC_H264 && f->codec != CODEC_H265) return;

@@ -2,7 +2,8 @@
  * media/video_au: Annex-B -> length-prefixed access units. Checks exact output bytes under every split of
  * the input (start codes cut anywhere), AUD dropping, trailing-zero trimming, keyframe and parameter-set
  * detection for H.264 and H.265, parameter-set change reporting, codec guessing and correction, the size
- * limit, allocation behaviour (one buffer per frame in the steady state), and the whole reference
+ * limit, frame memory (frames carved from shared chunks, intact and disjoint; a keyframe moved once into
+ * room for the last keyframe's size), and the whole reference
  * elementary stream of the Hikvision sample fed in random pieces.
  */
 #include <check.h>
@@ -52,10 +53,10 @@ static void feed_split(struct video_au *au, const uint8_t *p, size_t len, const 
 
 static void check_h264_frame(const struct media_frame *f)
 {
-    ck_assert_uint_eq(f->off, FRAME_HEADROOM);
+    ck_assert_uint_ge(f->off, FRAME_HEADROOM);
     ck_assert_uint_eq(f->len, sizeof h264_au_expected);
     ck_assert_mem_eq(payload(f), h264_au_expected, sizeof h264_au_expected);
-    ck_assert(f->buf->cap >= FRAME_HEADROOM + f->len + FRAME_TAILROOM);
+    ck_assert(f->buf->cap >= f->off + f->len + FRAME_TAILROOM);
     ck_assert_int_eq(f->codec, CODEC_H264);
     ck_assert(f->key);
     ck_assert(f->has_params);
@@ -301,7 +302,7 @@ START_TEST(test_max_frame)
     video_au_feed(&au, h264_au, sizeof h264_au);
     video_au_feed(&au, (const uint8_t *)"\x22", 1); /* one byte more in the last NAL unit */
     ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_OVERSIZE);
-    ck_assert_ptr_null(au.buf);
+    ck_assert(!au.open && au.len == 0); /* nothing of it is kept: its region is reused */
     /* the next unit is fine again */
     video_au_feed(&au, h264_au, sizeof h264_au);
     ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
@@ -316,34 +317,101 @@ START_TEST(test_max_frame)
 }
 END_TEST
 
-/* A 300 KB frame grows the first buffer; the same size again is then allocated once, with no growth. */
-START_TEST(test_steady_state_allocation)
+/* One Annex-B access unit: optionally an SPS, then one slice NAL unit (IDR or not) of `body` bytes filled
+ * with `fill` (never zero, so nothing is trimmed). Returns its length in out (at least body + 32 bytes). */
+static size_t make_au(uint8_t *out, bool key, size_t body, uint8_t fill)
+{
+    static const uint8_t sps[] = {0x00, 0x00, 0x00, 0x01, 0x67, 0x4d, 0x00, 0x1e, 0x9d,
+                                  0xa8, 0x2c, 0x04, 0x9a, 0x6e, 0x02, 0x02, 0x02, 0x80,
+                                  0x00, 0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0x19, 0x42};
+    size_t n = 0;
+    if (key) {
+        memcpy(out, sps, sizeof sps);
+        n = sizeof sps;
+    }
+    memcpy(out + n, key ? "\x00\x00\x00\x01\x65" : "\x00\x00\x00\x01\x41", 5);
+    memset(out + n + 5, fill, body);
+    return n + 5 + body;
+}
+
+static void feed_packets(struct video_au *au, const uint8_t *p, size_t len)
+{
+    for (size_t at = 0; at < len; at += 1400) video_au_feed(au, p + at, len - at < 1400 ? len - at : 1400);
+}
+
+/* Frames are carved out of shared chunks: many frames per allocation, each frame's region disjoint from the
+ * others', and every frame's bytes intact while later frames are written into the same chunk. */
+START_TEST(test_frames_share_chunks)
+{
+    enum { FRAMES = 200 };
+    struct media_track track = {0};
+    struct video_au au;
+    video_au_init(&au, CODEC_H264, 4 << 20, &track);
+    uint8_t *es = malloc(64 * 1024);
+    static struct media_frame f[FRAMES];
+    struct gbuf_pool_stats before, after;
+    gbuf_pool_stats(&before);
+    for (int i = 0; i < FRAMES; i++) {
+        size_t body = 1000 + (size_t)(i * 7919) % 9000; /* 1-10 KB, irregular */
+        size_t n = make_au(es, i % 50 == 0, i % 50 == 0 ? 40000 : body, (uint8_t)(i % 250 + 1));
+        feed_packets(&au, es, n);
+        ck_assert_int_eq(video_au_finish(&au, &f[i]), VIDEO_AU_FRAME);
+        ck_assert_int_eq(f[i].key, i % 50 == 0);
+    }
+    gbuf_pool_stats(&after);
+    /* about 1.2 MB of frames: a few dozen chunks (and a few moves), not one buffer per frame */
+    ck_assert_uint_lt(after.allocs - before.allocs, FRAMES / 3);
+    size_t shared = 0;
+    for (int i = 0; i < FRAMES; i++) {
+        const uint8_t *p = f[i].buf->data + f[i].off;
+        size_t body = f[i].len - (f[i].key ? 23 + 4 : 0) - 4 - 1;
+        for (size_t j = 0; j < body; j++) ck_assert_uint_eq(p[f[i].len - 1 - j], (uint8_t)(i % 250 + 1));
+        ck_assert(f[i].off + f[i].len + FRAME_TAILROOM <= f[i].buf->cap);
+        if (i > 0 && f[i].buf == f[i - 1].buf) {
+            shared++;
+            ck_assert_uint_ge(f[i].off - FRAME_HEADROOM, f[i - 1].off + f[i - 1].len + FRAME_TAILROOM);
+        }
+    }
+    ck_assert_uint_gt(shared, FRAMES / 2);
+    video_au_destroy(&au); /* the frames keep their chunks alive */
+    for (int i = 0; i < FRAMES; i++) media_frame_release(&f[i]);
+    free(es);
+}
+END_TEST
+
+/* A 300 KB keyframe grows through a few chunks the first time; the next keyframe moves once, right after its
+ * SPS, into a chunk with room for the last keyframe's size, and is not copied again. */
+START_TEST(test_keyframe_room_reserved)
 {
     size_t big = 300 * 1024;
-    uint8_t *es = malloc(big);
-    memset(es, 0x5a, big);
-    memcpy(es, "\x00\x00\x00\x01\x65", 5);
+    uint8_t *es = malloc(big + 64);
     struct media_track track = {0};
     struct video_au au;
     video_au_init(&au, CODEC_H264, 4 << 20, &track);
     struct media_frame f;
     struct gbuf_pool_stats before, after;
+    size_t n = make_au(es, true, big, 0x5a);
     gbuf_pool_stats(&before);
-    for (size_t at = 0; at < big; at += 1400) video_au_feed(&au, es + at, big - at < 1400 ? big - at : 1400);
+    feed_packets(&au, es, n);
     ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
-    ck_assert_uint_eq(f.len, big - 4 + 4);
-    media_frame_release(&f);
     gbuf_pool_stats(&after);
-    ck_assert_uint_gt(after.allocs - before.allocs, 1); /* grew from the 64 KiB first guess */
+    ck_assert_uint_gt(after.allocs - before.allocs, 2); /* grew from a 16 KiB first chunk */
+    ck_assert_uint_eq(f.len, n);                        /* two start codes became two 4-byte lengths */
+    media_frame_release(&f);
     for (int i = 0; i < 5; i++) {
-        gbuf_pool_stats(&before);
-        for (size_t at = 0; at < big; at += 1400)
-            video_au_feed(&au, es + at, big - at < 1400 ? big - at : 1400);
+        size_t pn = make_au(es, false, 5000, 0x33); /* a P-frame between keyframes */
+        feed_packets(&au, es, pn);
         ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
         media_frame_release(&f);
+        n = make_au(es, true, big, 0x5a);
+        gbuf_pool_stats(&before);
+        feed_packets(&au, es, n);
+        ck_assert_int_eq(video_au_finish(&au, &f), VIDEO_AU_FRAME);
         gbuf_pool_stats(&after);
         ck_assert_uint_eq(after.allocs - before.allocs, 1);
-        ck_assert_uint_eq(after.pool_hits - before.pool_hits, 1); /* and it came from the pool */
+        ck_assert(f.key && f.has_params);
+        ck_assert_uint_eq(f.buf->data[f.off + f.len - 1], 0x5a);
+        media_frame_release(&f);
     }
     video_au_destroy(&au);
     free(es);
@@ -434,7 +502,8 @@ static Suite *video_au_suite(void)
     tcase_add_test(tc, test_h265_units);
     tcase_add_test(tc, test_guess_codec);
     tcase_add_test(tc, test_max_frame);
-    tcase_add_test(tc, test_steady_state_allocation);
+    tcase_add_test(tc, test_frames_share_chunks);
+    tcase_add_test(tc, test_keyframe_room_reserved);
     tcase_add_test(tc, test_reference_stream_random_pieces);
     suite_add_tcase(s, tc);
     return s;
