@@ -145,9 +145,9 @@ static void start_viewer(struct live *l, struct viewer *v)
     uint8_t hdr[13];
     flv_file_header(hdr, l->has_video, l->has_audio);
     viewer_push_bytes(v, hdr, sizeof hdr, true);
-    if (l->meta.buf) viewer_push_tag(v, &l->meta);
-    if (l->vseq.buf) viewer_push_tag(v, &l->vseq);
-    if (l->aseq.buf) viewer_push_tag(v, &l->aseq);
+    if (l->meta.buf) viewer_push_header(v, &l->meta);
+    if (l->vseq.buf) viewer_push_header(v, &l->vseq);
+    if (l->aseq.buf) viewer_push_header(v, &l->aseq);
     v->started = true;
     for (size_t i = 0; i < l->gop_n; i++) viewer_push_tag(v, &l->gop[i]);
 }
@@ -162,6 +162,12 @@ static void broadcast(struct live *l, const struct flv_tag *t)
 {
     for (struct viewer *v = l->viewers; v; v = v->next)
         if (v->started) viewer_push_tag(v, t);
+}
+
+static void broadcast_header(struct live *l, const struct flv_tag *t)
+{
+    for (struct viewer *v = l->viewers; v; v = v->next)
+        if (v->started) viewer_push_header(v, t);
 }
 
 static bool same_params(const struct media_track *a, const struct media_track *b)
@@ -214,7 +220,7 @@ static void live_on_track(void *sink, const struct media_track *in)
                    : flv_audio_sequence_header(t, current_ts(l), seq);
     if (rc != 0) seq->buf = NULL; /* codecs without a sequence header (G.711) */
     rebuild_metadata(l);
-    if (seq->buf) broadcast(l, seq);
+    if (seq->buf) broadcast_header(l, seq);
 }
 
 static void emit_frame(struct live *l, struct media_frame *f);

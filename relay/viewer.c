@@ -2,6 +2,10 @@
  * Viewer output queue and writer. Tags are shared; each entry only adds a reference and a few bytes of
  * framing. Writes are batched: pushing marks the viewer dirty, and the worker's flush hook (a uv_check
  * after each I/O round) writes every dirty viewer with one writev, so a burst of tags costs one syscall.
+ * What a worker writes in one loop round is bounded (ROUND_WRITE_BUDGET): past it, viewers wait for the next
+ * round with their sockets polled for writing, so the worker reads its RTP sockets in between. Without the
+ * bound, a thousand viewers joining at once (each sent its GOP, ~250 KB) kept a worker writing for longer
+ * than its UDP receive buffer lasts, and ingest lost packets (docs/PERFORMANCE.md).
  *
  * An entry is written as a sequence of pieces: HTTP/WebSocket: pre, tag, post. RTMP media: the type-0
  * chunk header, then the tag body cut at chunk_size with a type-3 header between the pieces. The partial
@@ -25,9 +29,12 @@
 #define IOV_BATCH         256
 #define SKIPS_BEFORE_KICK 3
 #define SKIP_WINDOW_MS    30000
+/* ~2 ms of copying: steady state writes a frame per viewer per round, far below it */
+#define ROUND_WRITE_BUDGET (4u << 20)
 
 static _Thread_local struct viewer *dirty_head;
 static _Thread_local struct viewer *all_head;
+static _Thread_local size_t round_written; /* bytes written to viewers in this loop round */
 
 static void viewer_mark_dirty(struct viewer *v)
 {
@@ -209,7 +216,7 @@ static uint32_t be24(const uint8_t *p)
 
 /* An FLV tag as one RTMP message: type-0 header from the tag header, body = the tag minus its 11-byte header
  * and 4-byte PreviousTagSize. */
-static void enqueue_rtmp_tag(struct viewer *v, const struct flv_tag *tag, bool key)
+static void enqueue_rtmp_tag(struct viewer *v, const struct flv_tag *tag, bool key, bool droppable)
 {
     const uint8_t *t = tag->buf->data + tag->off;
     uint8_t type = t[0] & 0x1f;
@@ -224,7 +231,7 @@ static void enqueue_rtmp_tag(struct viewer *v, const struct flv_tag *tag, bool k
     e->off = tag->off + 11;
     e->len = body_len;
     e->key = key;
-    e->tag = true;
+    e->tag = droppable;
     e->chunked = true;
     e->pre_len = (uint8_t)rtmp_chunk_header0(h0, csid, ts, body_len, type, VIEWER_RTMP_STREAM_ID);
     memcpy(e->pre, h0, e->pre_len);
@@ -289,9 +296,18 @@ void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
         }
     }
     if (v->framing == FRAMING_RTMP)
-        enqueue_rtmp_tag(v, tag, video_key);
+        enqueue_rtmp_tag(v, tag, video_key, true);
     else
         enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, video_key, true, true);
+}
+
+void viewer_push_header(struct viewer *v, const struct flv_tag *tag)
+{
+    if (v->closing || v->finishing) return;
+    if (v->framing == FRAMING_RTMP)
+        enqueue_rtmp_tag(v, tag, false, false);
+    else
+        enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, false, true, false);
 }
 
 /* Removes the head entry once fully handed on; `release`: drop our reference (false when it moved). */
@@ -322,7 +338,7 @@ void viewer_flush(struct viewer *v)
         flush_sink(v);
         return;
     }
-    while (v->q_count > 0 && !v->closing) {
+    while (v->q_count > 0 && !v->closing && round_written < ROUND_WRITE_BUDGET) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
         uint32_t skip = v->head_sent;
@@ -349,6 +365,7 @@ void viewer_flush(struct viewer *v)
             return;
         }
         v->bytes_sent += (uint64_t)w;
+        round_written += (size_t)w;
         size_t left = (size_t)w;
         while (left > 0 && v->q_count > 0) {
             uint32_t rest = entry_wire_len(v, entry_at(v, 0)) - v->head_sent;
@@ -486,4 +503,5 @@ void viewer_flush_dirty(struct worker *w)
             viewer_flush(v);
         v = next;
     }
+    round_written = 0; /* the next round (its writable sockets, then this flush) starts a new budget */
 }

@@ -103,6 +103,9 @@ void viewer_push_bytes(struct viewer *v, const void *p, size_t len, bool frame);
 void viewer_sink_resume(struct viewer *v);
 /* Queues a tag by reference (applies the budget policy). */
 void viewer_push_tag(struct viewer *v, const struct flv_tag *tag);
+/* Queues a metadata or codec sequence-header tag: outside the budget policy, never dropped by a skip and
+ * never held back while waiting for a keyframe (the frames after it cannot be decoded without it). */
+void viewer_push_header(struct viewer *v, const struct flv_tag *tag);
 /* Writes what is queued now (called from the worker's flush hook for dirty viewers). */
 void viewer_flush(struct viewer *v);
 /* The stream ended: queues the end of the response (HTTP last chunk / WebSocket close), writes what is

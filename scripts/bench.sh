@@ -3,15 +3,19 @@
 # on loopback and bounded in time. Prints one JSON line per run and a markdown table row (docs/PERFORMANCE.md).
 #
 #   scripts/bench.sh [-k STREAMS] [-v VIEWERS_PER_STREAM] [-r MBITS] [-s SECONDS] [-m shared|ports|tcp]
-#                    [-t flv|ws|rtmp] [-w WORKERS] [-n SENDERS] [-P]
+#                    [-t flv|ws|rtmp] [-w WORKERS] [-n SENDERS] [-P] [-g] [-o KEY=VALUE]...
 #   scripts/bench.sh --table      the issue's scenarios in sequence, then the markdown table of all of them
 #
 #   -t flv: HTTP-FLV viewers, ws: WS-FLV viewers (both test/tools/benchview), rtmp: RTMP players
 #   (test/tools/rtmpview; the first 10 of each process parse every message and report skipped frames as
 #   "player_gaps"); -w: media.workers (default: one per core); -n: gbsim processes sharing the K streams (one
-#   sender thread may not keep up with 1000 streams); -P: also `perf stat` gbgate over the measuring window.
+#   sender thread may not keep up with 1000 streams); -P: also `perf stat` gbgate over the measuring window;
+#   -g: gbsim sends UDP with GSO (--gso: one UDP_SEGMENT send per run of equal-size packets, still one
+#   datagram per RTP packet at the gateway), so that the sender fits on the machine at 1000 streams;
+#   -o KEY=VALUE: a gbgate setting (repeatable), e.g. -o media.udp_rcvbuf_kb=32768.
 #   Environment: BENCH_BUILD (build directory, default build-bench), BENCH_NOBUILD=1 (use the binaries there
-#   as they are), BENCH_JSON=FILE (append every JSON line to FILE), BENCH_KEEP=1 (keep the work directory).
+#   as they are), BENCH_JSON=FILE (append every JSON line to FILE), BENCH_KEEP=1 (keep the work directory),
+#   BENCH_GBGATE_OPTS="-o key=value ..." (extra gbgate settings, as -o does).
 #
 # CPU is gbgate's own (utime+stime from /proc/PID/stat over the measuring window; 100% = one core); the
 # sender (gbsim) and the viewers (benchview) run on the same machine and are reported separately. The load
@@ -35,8 +39,11 @@ if [ "${1:-}" = --table ]; then
     "-k 200 -v 1 -m shared -t ws"
     "-k 200 -v 1 -m ports"
     "-k 200 -v 1 -m tcp"
-    "-k 1000 -v 1 -m shared -n 2 -s 30" # 1000 cameras: does the sender keep up? (gbsim CPU, input kbit/s)
-    "-k 1000 -v 0 -m shared -n 2"       # the same without viewers: ingest alone
+    # 1000 cameras: the senders use GSO to fit on the two cores (-g), the sockets get 32 MiB (-o)
+    "-k 1000 -v 1 -m shared -n 2 -s 30 -g -o media.udp_rcvbuf_kb=32768"
+    "-k 1000 -v 0 -m shared -n 2 -g -o media.udp_rcvbuf_kb=32768" # ingest alone
+    "-k 1000 -v 1 -m tcp -n 2 -s 30"                               # over TCP: no sender trick needed
+    "-k 200 -v 1 -m shared -g" # the headline with the GSO sender: what -g changes at the gateway
   )
   for sc in "${scenarios[@]}"; do
     # shellcheck disable=SC2086
@@ -62,10 +69,13 @@ PY
   exit 0
 fi
 
-K=200 V=1 R=2 S=20 MODE=shared WARM=5 PROTO=flv WORKERS=0 SENDERS=1 PERF=0
-while getopts "k:v:r:s:m:t:w:n:P" o; do
+K=200 V=1 R=2 S=20 MODE=shared WARM=5 PROTO=flv WORKERS=0 SENDERS=1 PERF=0 GSO=()
+read -r -a GW_OPTS <<<"${BENCH_GBGATE_OPTS:-}"
+while getopts "k:v:r:s:m:t:w:n:Pgo:" o; do
   case $o in k) K=$OPTARG ;; v) V=$OPTARG ;; r) R=$OPTARG ;; s) S=$OPTARG ;; m) MODE=$OPTARG ;;
-    t) PROTO=$OPTARG ;; w) WORKERS=$OPTARG ;; n) SENDERS=$OPTARG ;; P) PERF=1 ;; *) exit 2 ;; esac
+    t) PROTO=$OPTARG ;; w) WORKERS=$OPTARG ;; n) SENDERS=$OPTARG ;; P) PERF=1 ;; g) GSO=(--gso) ;;
+    o) GW_OPTS+=(-o "$OPTARG") ;;
+    *) exit 2 ;; esac
 done
 
 B=${BENCH_BUILD:-build-bench} # another build directory: BENCH_BUILD=build-x scripts/bench.sh ...
@@ -88,7 +98,7 @@ fi
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 load0=$(loadavg)
 HTTP=18480 RTP=18400 RTMPP=18435 RANGE_MIN=42000 RANGE_MAX=$((42000 + 2 * K + 10))
-$B/gbgate -c etc/gbgate.conf -o sip.enabled=off -o http.port=$HTTP -o media.rtp_port=$RTP \
+$B/gbgate -c etc/gbgate.conf "${GW_OPTS[@]}" -o sip.enabled=off -o http.port=$HTTP -o media.rtp_port=$RTP \
   -o rtmp.port=$RTMPP -o media.workers=$WORKERS -o stream.max_viewers=100000 \
   -o media.rtp_port_range=$RANGE_MIN-$RANGE_MAX -o log.level=warn -o media.rtp_timeout_s=30 \
   -o storage.path=$work/gb.db 2>"$work/gbgate.log" &
@@ -121,7 +131,7 @@ for j in $(seq 0 $((SENDERS - 1))); do
   stamp=()
   [ "$j" = 0 ] && stamp=(--stamp-log "$work/stamps.txt" --stamp-streams $((count < 200 ? count : 200)))
   $B/gbsim send --video "$clip" --fps 25 --loop --start-spread 2 --streams "$count" --ssrc $((SSRC0 + first)) \
-    --port-step $step --transport $transport --to "127.0.0.1:$port" --duration $((S + WARM + 15)) "${stamp[@]}" \
+    --port-step $step --transport $transport --to "127.0.0.1:$port" --duration $((S + WARM + 15)) "${stamp[@]}" "${GSO[@]}" \
     >"$work/sim$j.json" 2>"$work/sim$j.log" &
   sims+=($!)
 done
@@ -169,6 +179,7 @@ packets() { curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_stream_packe
 sleep $WARM
 t0=$(cpu_ticks $GW) s0=$(cpu_ticks_all "${sims[@]}") e0=$(udp_errs) x0=$(ctx_switches) p0=$(packets)
 w0=$(date +%s.%N)
+curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams0.json" # loss in the window = end - start
 # GOP-cache bytes every second of the window: RSS is a high-water mark, so it is compared with the peak too
 (while sleep 1; do curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_gop_cache_bytes / {print $2}'; done \
   >"$work/gop.txt") &
@@ -206,6 +217,10 @@ x0, x1, p0, p1 = map(int, sys.argv[16:20]); load0, load1, senders = sys.argv[20]
 rss_idle_kb, anon_kb = int(sys.argv[23]), int(sys.argv[24] or 0)
 wall = w1 - w0
 streams = json.load(open(work + "/streams.json"))["streams"]
+try:
+    streams0 = json.load(open(work + "/streams0.json"))["streams"]
+except (OSError, ValueError, KeyError):
+    streams0 = []
 views = [json.loads(open(f).read().strip().splitlines()[-1]) for f in sorted(glob.glob(work + "/view*.json"))]
 try:
     join = json.loads(open(work + "/join.json").read().strip().splitlines()[-1])
@@ -255,6 +270,7 @@ res = {
   "gbgate_cpu_us_per_packet": round(1e6 * (t1 - t0) / hz / packets, 2) if packets else None,
   "packets_per_s": round(packets / wall),
   "gbsim_cpu_pct": round(100.0 * (s1 - s0) / hz / wall, 1),
+  "viewers_cpu_pct": round(sum(v.get("cpu_pct", 0) for v in views), 1),  # over their whole run
   "rss_mb": round(rss_kb / 1024, 1), "rss_per_stream_kb": round(rss_kb / max(K, 1), 1),
   "gop_mb": round(gop_bytes / 1048576, 1),
   "rss_target_mb": round((1.2 * gop_bytes + 64 * 1024 * K) / 1048576, 1),
@@ -263,8 +279,10 @@ res = {
   "rss_idle_mb": round(rss_idle_kb / 1024, 1), "rss_streams_mb": round((rss_kb - rss_idle_kb) / 1024, 1),
   "anon_mb": round(anon_kb / 1024, 1),
   "udp_drops": e1 - e0,
-  "rtp_lost": sum(s.get("packets_lost", 0) for s in streams),
-  "frames_dropped": sum(s.get("frames_dropped", 0) for s in streams),
+  "rtp_lost": sum(s.get("packets_lost", 0) for s in streams) - sum(s.get("packets_lost", 0) for s in streams0),
+  "frames_dropped": sum(s.get("frames_dropped", 0) for s in streams)
+                    - sum(s.get("frames_dropped", 0) for s in streams0),
+  "rtp_lost_since_start": sum(s.get("packets_lost", 0) for s in streams),
   "input_kbps_avg": round(sum(s.get("bitrate_kbps", 0) for s in streams) / max(len(streams), 1)),
   "viewers_ok": sum(v.get("ok", 0) for v in views),
   "viewer_kbps_min": min((v.get("min_kbps", 0) for v in views), default=0),

@@ -42,6 +42,9 @@ void sim_options_usage(FILE *out)
         "  --duration S        stop after S seconds (default: when the clip ends)\n"
         "  --loop              restart the clip at its end, timestamps and seq continuing\n"
         "  --speed F           pacing speed factor (default 1 = real time; 0 = as fast as possible)\n"
+        "  --gso               UDP: each run of equal-size packets of a frame leaves in one UDP_SEGMENT (GSO)\n"
+        "                      send; the receiver still gets one datagram per RTP packet. For load tests:\n"
+        "                      the sender's kernel work per packet shrinks (docs/PERFORMANCE.md)\n"
         "impairments (percent of packets, per stream, repeatable with --seed):\n"
         "  --loss P  --reorder P  --dup P  --seed N\n"
         "sender shapes:\n"
@@ -80,6 +83,7 @@ enum {
     OPT_LOOP,
     OPT_SPEED,
     OPT_START_SPREAD,
+    OPT_GSO,
     OPT_LOSS,
     OPT_REORDER,
     OPT_DUP,
@@ -115,6 +119,7 @@ static const struct option long_options[] = {
     {"loop", no_argument, NULL, OPT_LOOP},
     {"speed", required_argument, NULL, OPT_SPEED},
     {"start-spread", required_argument, NULL, OPT_START_SPREAD},
+    {"gso", no_argument, NULL, OPT_GSO},
     {"loss", required_argument, NULL, OPT_LOSS},
     {"reorder", required_argument, NULL, OPT_REORDER},
     {"dup", required_argument, NULL, OPT_DUP},
@@ -340,6 +345,7 @@ int sim_options_parse(int argc, char **argv, struct sim_options *o)
             break;
         case OPT_DURATION: e = parse_double(name, optarg, 0.001, 1e7, &o->duration_s); break;
         case OPT_LOOP: o->loop = true; break;
+        case OPT_GSO: o->udp_gso = true; break;
         case OPT_SPEED: e = parse_double(name, optarg, 0, 1000, &o->speed); break;
         case OPT_START_SPREAD: e = parse_double(name, optarg, 0, 3600, &o->start_spread_s); break;
         case OPT_LOSS: e = parse_double(name, optarg, 0, 100, &o->loss_pct); break;

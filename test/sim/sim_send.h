@@ -48,6 +48,7 @@ struct sim_options {
     bool ssrc_given;
     double duration_s; /* 0 = until the clip ends (or forever with --loop) */
     bool loop;
+    bool udp_gso; /* --gso: UDP_SEGMENT sends (sim_transport.c) */
     int pt; /* -1 = default (96, or the capture's own with --rtp) */
     unsigned payload_max;
     double speed;          /* pacing speed factor; 0 = as fast as possible */
@@ -187,6 +188,7 @@ struct sim_sock {
     struct sockaddr_storage dest; /* UDP destination */
     socklen_t dest_len;
     bool stream_socket; /* TCP: RFC 4571 framing */
+    bool gso;           /* UDP: equal-size packets of a frame in one UDP_SEGMENT send */
     bool dead;          /* TCP peer gone */
     uint8_t *pending;   /* TCP bytes not yet accepted by the kernel */
     size_t pending_len, pending_cap;

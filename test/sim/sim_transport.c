@@ -8,9 +8,12 @@
  * blocking and unconnected (no ICMP "port unreachable" errors when the gateway is not there yet); TCP sockets
  * are non-blocking so one slow receiver never stalls the other streams: what the kernel does not take is kept
  * in the stream's pending buffer (bounded; whole packets beyond the bound are dropped and counted).
+ * With --gso, a frame's packets of equal size go out in one UDP_SEGMENT send each (the kernel cuts them
+ * into datagrams), which takes most of the per-packet send work off a load generator.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,11 @@
 #define TCP_PENDING_LIMIT     (8u << 20)
 #define BATCH_MAX             512 /* packets per sendmmsg / sendmsg call (2 iovecs each, under IOV_MAX) */
 #define TCP_CONNECT_TIMEOUT_S 5
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
+#endif
+#define GSO_SEGMENTS_MAX 64 /* the kernel's UDP_MAX_SEGMENTS */
+#define GSO_BYTES_MAX    65000
 
 uint16_t sim_addr_port(const struct sockaddr_storage *a)
 {
@@ -61,6 +69,7 @@ int sim_sock_open(struct sim_sock *s, const struct sim_options *o, unsigned i)
     int fd = socket(s->dest.ss_family, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     if (type == SOCK_DGRAM) {
+        s->gso = o->udp_gso;
         int size = UDP_SNDBUF;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
         s->fd = fd;
@@ -148,6 +157,68 @@ static size_t send_udp(struct sim_sock *s, const struct sim_out_packet *pkts, si
             continue;
         } else {
             return sent; /* ENOBUFS, EPERM (firewall)...: the rest of this frame is lost */
+        }
+    }
+    return sent;
+}
+
+static union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+} gso_cmsg[BATCH_MAX];
+static size_t gso_packets[BATCH_MAX];
+
+/* Fills one message with the run of packets from `first` that share the first one's size (a shorter packet
+ * ends the run, as UDP_SEGMENT requires); returns how many packets it took. */
+static size_t gso_message(struct sim_sock *s, const struct sim_out_packet *pkts, size_t first, size_t count,
+                          struct iovec *iov, size_t iov_room, unsigned m)
+{
+    size_t seg = RTP_HEADER_SIZE + pkts[first].rest_len, bytes = 0, k = 0;
+    while (first + k < count && k < GSO_SEGMENTS_MAX && 2 * (k + 1) <= iov_room) {
+        const struct sim_out_packet *p = &pkts[first + k];
+        size_t len = RTP_HEADER_SIZE + p->rest_len;
+        if (k > 0 && (len > seg || bytes + len > GSO_BYTES_MAX)) break;
+        iov[2 * k] = (struct iovec){(void *)(p->head + 2), RTP_HEADER_SIZE};
+        iov[2 * k + 1] = (struct iovec){(void *)p->rest, p->rest_len};
+        bytes += len;
+        k++;
+        if (len < seg) break;
+    }
+    batch_msgs[m].msg_hdr = (struct msghdr){
+        .msg_name = &s->dest, .msg_namelen = s->dest_len, .msg_iov = iov, .msg_iovlen = 2 * k};
+    if (k > 1) {
+        struct msghdr *h = &batch_msgs[m].msg_hdr;
+        h->msg_control = gso_cmsg[m].buf;
+        h->msg_controllen = sizeof gso_cmsg[m].buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t seg16 = (uint16_t)seg;
+        memcpy(CMSG_DATA(c), &seg16, sizeof seg16);
+    }
+    return k;
+}
+
+static size_t send_udp_gso(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
+{
+    size_t sent = 0;
+    while (sent < count) {
+        unsigned nmsg = 0;
+        size_t at = sent, iov_used = 0;
+        while (at < count && nmsg < BATCH_MAX && iov_used + 2 <= 2 * BATCH_MAX) {
+            size_t k = gso_message(s, pkts, at, count, &batch_iov[iov_used], 2 * BATCH_MAX - iov_used, nmsg);
+            gso_packets[nmsg++] = k;
+            at += k;
+            iov_used += 2 * k;
+        }
+        int r = sendmmsg(s->fd, batch_msgs, nmsg, 0);
+        if (r > 0) {
+            for (int i = 0; i < r; i++) sent += gso_packets[i];
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else {
+            return sent;
         }
     }
     return sent;
@@ -242,5 +313,6 @@ static size_t send_tcp(struct sim_sock *s, const struct sim_out_packet *pkts, si
 size_t sim_sock_send(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
 {
     if (s->fd < 0) return count; /* offline run (--dump-ps only) */
-    return s->stream_socket ? send_tcp(s, pkts, count) : send_udp(s, pkts, count);
+    if (s->stream_socket) return send_tcp(s, pkts, count);
+    return s->gso ? send_udp_gso(s, pkts, count) : send_udp(s, pkts, count);
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,6 +254,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    double run_started = now_s(); /* for cpu_pct: this reader's own CPU, counted apart from the gateway's */
     const char *host = "127.0.0.1", *prefix = "/live/bench", *tag_log = NULL;
     int port = 8080, first = 0, count = 1;
     double seconds = 10, warmup = 2;
@@ -350,11 +352,16 @@ int main(int argc, char **argv)
         if (kbps > max) max = kbps;
     }
     qsort(ttff, (size_t)started, sizeof *ttff, cmp_double);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                   ru.ru_stime.tv_usec / 1e6;
     printf("{\"viewers\":%d,\"ok\":%d,\"errors\":%d,\"bytes\":%llu,\"min_kbps\":%.0f,\"avg_kbps\":%.0f,"
            "\"max_kbps\":%.0f,\"first_frames\":%d,\"ttff_ms_p50\":%.1f,\"ttff_ms_p99\":%.1f,"
-           "\"ttff_ms_max\":%.1f}\n",
+           "\"ttff_ms_max\":%.1f,\"cpu_pct\":%.1f}\n",
            count, ok, errors, (unsigned long long)total, ok ? min : 0, ok ? sum / ok : 0, max, started,
-           pct(ttff, started, 50), pct(ttff, started, 99), started ? ttff[started - 1] : 0);
+           pct(ttff, started, 50), pct(ttff, started, 99), started ? ttff[started - 1] : 0,
+           100.0 * cpu_s / (now_s() - run_started));
     if (run.tag_log) fclose(run.tag_log);
     free(ttff);
     free(conns);
