@@ -52,18 +52,12 @@ if [ "${1:-}" = --table ]; then
   done
   python3 - "$out" <<'PY'
 import json, sys
-print("| streams | viewers/stream | Mbit/s | mode | gbgate CPU % | ctx sw/s | RSS MB | RSS/stream KB | GOP MB "
-      "| UDP drops | RTP lost | input kbps | viewers ok | viewer kbps min/avg | latency p50/p99 ms "
-      "| TTFF p50/max ms | gbsim CPU % | load avg |")
-print("|" + "---|" * 18)
+print("| streams | viewers/stream | Mbit/s | mode | gbgate CPU % | µs/packet | ctx sw/s | RSS MB | above idle MB "
+      "| GOP peak MB | memory target MB | UDP drops | RTP lost window / since start | input kbps | viewers ok "
+      "| viewer kbps min/avg | latency p50/p99 ms | TTFF p50/max ms | gbsim CPU % | viewers CPU % | load avg |")
+print("|" + "---|" * 21)
 for line in open(sys.argv[1]):
-    r = {k: "-" if v is None else v for k, v in json.loads(line).items()}
-    print(f"| {r['streams']} | {r['viewers_per_stream']} | {r['mbit_per_stream']:g} | {r['mode']} | "
-          f"{r['gbgate_cpu_pct']} | {r['gbgate_ctx_per_s']} | {r['rss_mb']} | {r['rss_per_stream_kb']} | "
-          f"{r['gop_mb']} | {r['udp_drops']} | {r['rtp_lost']} | {r['input_kbps_avg']} | "
-          f"{r['viewers_ok']}/{r['streams'] * r['viewers_per_stream']} | "
-          f"{r['viewer_kbps_min']:.0f} / {r['viewer_kbps_avg']} | {r['latency_ms_p50']} / {r['latency_ms_p99']} | "
-          f"{r['ttff_ms_p50']} / {r['ttff_ms_max']} | {r['gbsim_cpu_pct']} | {r['loadavg_start']}-{r['loadavg_end']} |")
+    print(json.loads(line)["row"])
 PY
   rm -f "$out"
   exit 0
@@ -180,8 +174,8 @@ sleep $WARM
 t0=$(cpu_ticks $GW) s0=$(cpu_ticks_all "${sims[@]}") e0=$(udp_errs) x0=$(ctx_switches) p0=$(packets)
 w0=$(date +%s.%N)
 curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams0.json" # loss in the window = end - start
-# GOP-cache bytes every second of the window: RSS is a high-water mark, so it is compared with the peak too
-(while sleep 1; do curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_gop_cache_bytes / {print $2}'; done \
+# GOP-cache bytes every 2 s of the window: RSS is a high-water mark, so it is compared with the peak too
+(while sleep 2; do curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_gop_cache_bytes / {print $2}'; done \
   >"$work/gop.txt") &
 gop_sampler=$!
 if [ "$PERF" = 1 ]; then
@@ -207,7 +201,7 @@ kill -TERM $GW; wait $GW || true
 for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true; done
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
 
-python3 - "$K" "$V" "$R" "$MODE:$PROTO" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
+python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
   "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
 import json, sys, glob, os
 K, V, R, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -297,11 +291,14 @@ res = {
 }
 if any("gaps" in v for v in views):
   res["player_gaps"] = sum(v.get("gaps", 0) for v in views)
+r = {k: "-" if v is None else v for k, v in res.items()}  # the row --table prints
+res["row"] = (
+    f"| {K} | {V} | {R:g} | {mode} | {r['gbgate_cpu_pct']} | {r['gbgate_cpu_us_per_packet']} | "
+    f"{r['gbgate_ctx_per_s']} | {r['rss_mb']} | {r['rss_streams_mb']} | {r['gop_peak_mb']} | "
+    f"{r['rss_target_peak_mb']} | {r['udp_drops']} | {r['rtp_lost']} / {r['rtp_lost_since_start']} | "
+    f"{r['input_kbps_avg']} | {r['viewers_ok']}/{K * V} | {r['viewer_kbps_min']:.0f} / {r['viewer_kbps_avg']} | "
+    f"{r['latency_ms_p50']} / {r['latency_ms_p99']} | {r['ttff_ms_p50']} / {r['ttff_ms_max']} | "
+    f"{r['gbsim_cpu_pct']} | {r['viewers_cpu_pct']} | {load0}-{load1} |")
 print(json.dumps(res))
-r = {k: "-" if v is None else v for k, v in res.items()}  # the same row as --table prints
-print(f"| {K} | {V} | {R:g} | {mode} | {r['gbgate_cpu_pct']} | {r['gbgate_ctx_per_s']} | {r['rss_mb']} | "
-      f"{r['rss_per_stream_kb']} | {r['gop_mb']} | {r['udp_drops']} | {r['rtp_lost']} | {r['input_kbps_avg']} | "
-      f"{r['viewers_ok']}/{K * V} | "
-      f"{r['viewer_kbps_min']:.0f} / {r['viewer_kbps_avg']} | {r['latency_ms_p50']} / {r['latency_ms_p99']} | "
-      f"{r['ttff_ms_p50']} / {r['ttff_ms_max']} | {r['gbsim_cpu_pct']} | {load0}-{load1} |", file=sys.stderr)
+print(res["row"], file=sys.stderr)
 PY
