@@ -1,12 +1,12 @@
 /*
  * Reference-counted byte buffers with per-thread pools by size class.
  *
- * A media frame is copied exactly once, into a gbuf, and every output (FLV tag for HTTP-FLV, WS-FLV, RTMP,
- * relays) references that same gbuf. Buffers are recycled through small thread-local free lists
- * (quarter-octave classes from 256 B to 8 MiB): at most one allocation per frame, never per packet, and the
- * pools are kept small because memory per stream, not a malloc per frame, is what costs
- * (docs/PERFORMANCE.md). The reference count is atomic, so a buffer may be released on another thread (relay
- * I/O): it then simply joins that thread's pool.
+ * A media frame is copied exactly once, into a gbuf (video frames into a region of a shared chunk), and every
+ * output (FLV tag for HTTP-FLV, WS-FLV, RTMP, relays) references that same gbuf. Buffers are recycled through
+ * small thread-local free lists (quarter-octave classes from 256 B to 8 MiB): at most one allocation per
+ * frame, never per packet, and the pools are kept small because memory per stream, not a malloc per frame, is
+ * what costs (docs/PERFORMANCE.md). The reference count is atomic, so a buffer may be released on another
+ * thread (relay I/O): it then simply joins that thread's pool.
  */
 #ifndef GB_COMMON_BUF_H
 #define GB_COMMON_BUF_H

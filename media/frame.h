@@ -1,7 +1,9 @@
 /*
- * The one frame type: a complete access unit (video) or audio frame, in one contiguous pooled buffer.
+ * The one frame type: a complete access unit (video) or audio frame, contiguous in a pooled buffer. Video
+ * frames share their buffer (a chunk, media/video_au.h) with the stream's neighbouring frames; a frame owns
+ * only its own region of it, and must never write outside that region.
  *
- * Layout in frame->buf->data:   [ headroom | payload (off..off+len) | tailroom ]
+ * Layout of a frame's region in frame->buf->data:   [ headroom | payload (off..off+len) | tailroom ]
  * The headroom and tailroom let relay/flv turn the frame into a complete FLV tag in place (tag header and
  * codec header written before the payload, PreviousTagSize after it), so a frame is copied once, from the
  * network into this buffer, and every viewer sends these same bytes.
