@@ -49,7 +49,7 @@ struct sim_options {
     double duration_s; /* 0 = until the clip ends (or forever with --loop) */
     bool loop;
     bool udp_gso; /* --gso: UDP_SEGMENT sends (sim_transport.c) */
-    int pt; /* -1 = default (96, or the capture's own with --rtp) */
+    int pt;       /* -1 = default (96, or the capture's own with --rtp) */
     unsigned payload_max;
     double speed;          /* pacing speed factor; 0 = as fast as possible */
     double start_spread_s; /* stream starts spread over this many seconds; 0 = one frame interval */
