@@ -64,7 +64,8 @@ void http_flv_serve(struct http_conn *c, const char *stream_id, bool websocket);
 /* Answers parked on-demand requests whose wait expired (all: every one, at shutdown). */
 void http_flv_expire_pending(uint64_t now_ms, bool all);
 /* http_metrics.c */
-void http_metrics_serve(struct http_conn *c);
+/* The /metrics text (malloc'd; *len its length). Thread-safe: called on the control thread. */
+char *http_metrics_text(size_t *len);
 /* http_static.c */
 void http_static_serve(struct http_conn *c, const char *path);
 

@@ -58,6 +58,25 @@ static void run_api(void *arg)
     api_dispatch(arg);
 }
 
+static void run_metrics(void *arg)
+{
+    size_t len = 0;
+    char *text = http_metrics_text(&len);
+    api_reply_to_worker(arg, 200, "text/plain; version=0.0.4", text, len);
+}
+
+/* /metrics is built on the control thread, like API answers: a worker keeps reading its RTP meanwhile. */
+static void route_metrics(struct http_conn *c)
+{
+    c->refs++;
+    c->waiting_api = true;
+    if (control_post(run_metrics, c) != 0) {
+        c->refs--;
+        c->waiting_api = false;
+        http_respond_error(c, 503, "shutting_down", "the gateway is shutting down");
+    }
+}
+
 static bool token_ok(const char *auth, const char *token)
 {
     if (strncasecmp(auth, "Bearer ", 7) != 0) return false;
@@ -186,7 +205,7 @@ void http_route(struct http_conn *c)
         return;
     }
     if (!strcmp(path, "/metrics")) {
-        http_metrics_serve(c);
+        route_metrics(c);
         return;
     }
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
