@@ -10,7 +10,7 @@
 
 #define NAL_LEN_PREFIX 4
 #define CHUNK_FRAMES   8            /* a chunk holds about this many average frames */
-#define CHUNK_MIN      (16u * 1024) /* class-rounded by gbuf_alloc, so chunks come in a few sizes */
+#define CHUNK_MIN      (16u * 1024) /* chunk sizes are half octaves from here: 16, 24, 32, 48, 64 KiB... */
 #define CHUNK_MAX      (256u * 1024)
 #define MIN_START_ROOM 512u /* a frame does not start in less room than this: it would move at once */
 #define REGION_ALIGN   16u
