@@ -1,7 +1,7 @@
 /* GET /metrics: Prometheus text built from the directory's published stream stats and per-worker counters
  * (read without locks: they are monotonic counters written by their owner; a torn read is impossible for
  * aligned 64-bit words on the platforms we build for). Built on the control thread (relay/http_routes.c):
- * at 1000 streams it is ~15,000 lines and a walk of the C heap, which a worker must not stall for. */
+ * at 1000 streams it is ~9,000 lines (480 KB) and a walk of the C heap, which a worker must not stall for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
