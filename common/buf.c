@@ -19,11 +19,12 @@
 #define STEPS_PER_OCTAVE         4
 #define NUM_CLASSES              ((CLASS_MAX_SHIFT - CLASS_MIN_SHIFT) * STEPS_PER_OCTAVE + 1)
 #define POOL_MAX_BYTES_PER_CLASS (1u << 20)
-/* Per thread, over all classes. Small on purpose: a pool only ever grows (a class that runs dry mallocs, one
- * that overflows keeps), so at 32 MB it sat full at 200 streams (64 MB on two workers) for no measurable CPU
- * saving over malloc (docs/PERFORMANCE.md, memory). */
-#define POOL_MAX_BYTES_TOTAL (4u << 20)
-#define NOT_POOLED           0xff
+/* Per thread, over all classes (gbuf_pool_set_limit). Small on purpose: a pool only ever grows (a class that
+ * runs dry mallocs, one that overflows keeps), so at 32 MB it sat full at 200 streams (64 MB on two workers)
+ * for no measurable CPU saving over malloc; below ~40 KiB per stream, page faults for fresh chunks cost CPU
+ * (docs/PERFORMANCE.md, memory). */
+static _Thread_local size_t pool_limit = GBUF_POOL_DEFAULT_LIMIT;
+#define NOT_POOLED 0xff
 
 struct free_node {
     struct free_node *next;
@@ -107,7 +108,7 @@ void gbuf_unref(struct gbuf *b)
     size_t sz = class_size(b->size_class);
     count(&all_in_use, -(int64_t)sz);
     struct pool_class *pc = &pool[b->size_class];
-    if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS || stats.bytes_pooled + sz > POOL_MAX_BYTES_TOTAL) {
+    if (pc->bytes + sz > POOL_MAX_BYTES_PER_CLASS || stats.bytes_pooled + sz > pool_limit) {
         free(b);
         return;
     }
@@ -149,6 +150,23 @@ void gbuf_process_init(void)
      * mark; with chunks mapped, RSS fell by 25 MB for ~3,000 page faults/s. A threshold set by hand also
      * stops glibc from raising it (and the trim threshold) each time a mapped block is freed. */
     mallopt(M_MMAP_THRESHOLD, (int)GBUF_MMAP_BYTES);
+}
+
+void gbuf_pool_set_limit(size_t bytes)
+{
+    pool_limit = bytes;
+    /* over the new cap: free from the largest classes down, they hold the most per node */
+    for (int i = NUM_CLASSES - 1; i >= 0 && stats.bytes_pooled > pool_limit; i--) {
+        size_t sz = class_size(i);
+        while (pool[i].head && stats.bytes_pooled > pool_limit) {
+            struct free_node *n = pool[i].head;
+            pool[i].head = n->next;
+            pool[i].bytes -= sz;
+            stats.bytes_pooled -= sz;
+            count(&all_pooled, -(int64_t)sz);
+            free(n);
+        }
+    }
 }
 
 void gbuf_pool_drain(void)

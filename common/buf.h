@@ -51,6 +51,13 @@ void gbuf_global_stats(struct gbuf_global_stats *out);
  * heap at its high-water mark (glibc's dynamic threshold would otherwise rise past every chunk size). */
 #define GBUF_MMAP_BYTES (64u * 1024)
 void gbuf_process_init(void);
+/* Caps the calling thread's pool (default GBUF_POOL_DEFAULT_LIMIT), freeing what is over the new cap. A
+ * worker sets it from its stream count: the pool's job is to carry freed GOP chunks over to the next GOPs,
+ * which takes about GBUF_POOL_BYTES_PER_STREAM per stream; a fixed cap was memory a small gateway never used.
+ */
+#define GBUF_POOL_DEFAULT_LIMIT    (4u << 20)
+#define GBUF_POOL_BYTES_PER_STREAM (48u << 10)
+void gbuf_pool_set_limit(size_t bytes);
 /* Frees the calling thread's pooled buffers (at thread exit). */
 void gbuf_pool_drain(void);
 

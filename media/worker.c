@@ -208,6 +208,15 @@ static void rebuild_ssrc_table(struct worker *w)
     w->by_ssrc_bits = bits;
 }
 
+/* The buffer pool carries a stream's freed GOP chunks over to its next GOP: sized by the streams here. */
+static void size_buffer_pool(const struct worker *w)
+{
+    size_t limit = (size_t)w->nstreams * GBUF_POOL_BYTES_PER_STREAM;
+    if (limit < GBUF_POOL_BYTES_PER_STREAM * 8) limit = GBUF_POOL_BYTES_PER_STREAM * 8;
+    if (limit > GBUF_POOL_DEFAULT_LIMIT) limit = GBUF_POOL_DEFAULT_LIMIT;
+    gbuf_pool_set_limit(limit);
+}
+
 void worker_add_stream(struct worker *w, struct stream *s, const char *id, bool shared, uint32_t ssrc)
 {
     if (w->nstreams == w->cap) {
@@ -223,6 +232,7 @@ void worker_add_stream(struct worker *w, struct stream *s, const char *id, bool 
     slot->shared = shared;
     slot->ssrc = ssrc;
     if (shared) rebuild_ssrc_table(w);
+    size_buffer_pool(w);
 }
 
 void worker_remove_stream(struct worker *w, struct stream *s, const char *id, bool shared, uint32_t ssrc)
@@ -232,6 +242,7 @@ void worker_remove_stream(struct worker *w, struct stream *s, const char *id, bo
             bool was_shared = w->streams[i].shared;
             w->streams[i] = w->streams[--w->nstreams];
             if (was_shared) rebuild_ssrc_table(w);
+            size_buffer_pool(w);
             return;
         }
     }

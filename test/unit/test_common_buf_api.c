@@ -89,6 +89,34 @@ START_TEST(global_counters_and_pool_cap)
 }
 END_TEST
 
+/* The per-thread cap follows what the worker sets: lowering it frees what is over at once, and later frees
+ * beyond it go back to malloc; raising it lets the pool keep more again. */
+START_TEST(pool_limit_follows_the_worker)
+{
+    gbuf_pool_drain();
+    enum { N = 24 };
+    struct gbuf *bufs[N];
+    for (int i = 0; i < N; i++) bufs[i] = gbuf_alloc(60 * 1024); /* 64 KiB class, 16 per MiB */
+    for (int i = 0; i < N / 2; i++) gbuf_unref(bufs[i]);
+    struct gbuf_pool_stats st;
+    gbuf_pool_stats(&st);
+    ck_assert_uint_eq(st.bytes_pooled, (N / 2) * 64 * 1024); /* under both caps (1 MiB per class) */
+    gbuf_pool_set_limit(256 * 1024);
+    gbuf_pool_stats(&st);
+    ck_assert_uint_eq(st.bytes_pooled, 256 * 1024); /* trimmed to the new cap */
+    for (int i = N / 2; i < N; i++) gbuf_unref(bufs[i]);
+    gbuf_pool_stats(&st);
+    ck_assert_uint_eq(st.bytes_pooled, 256 * 1024); /* frees over the cap were not pooled */
+    gbuf_pool_set_limit(GBUF_POOL_DEFAULT_LIMIT);
+    struct gbuf *b = gbuf_alloc(60 * 1024);
+    gbuf_unref(b);
+    gbuf_unref(gbuf_alloc(60 * 1024 + 1)); /* the same class */
+    gbuf_pool_stats(&st);
+    ck_assert_uint_eq(st.bytes_pooled, 256 * 1024); /* a hit and a return: the pool works again */
+    gbuf_pool_drain();
+}
+END_TEST
+
 static int last_status;
 static char last_body[512];
 static char seen_params[2][API_PARAM_MAX];
@@ -159,6 +187,7 @@ int main(void)
     tcase_add_test(tc, refcount_and_grow);
     tcase_add_test(tc, release_on_another_thread);
     tcase_add_test(tc, global_counters_and_pool_cap);
+    tcase_add_test(tc, pool_limit_follows_the_worker);
     tcase_add_test(tc, router_matches_patterns);
     tcase_add_test(tc, query_parameters);
     suite_add_tcase(s, tc);
