@@ -29,6 +29,9 @@
 #define IOV_BATCH         256
 #define SKIPS_BEFORE_KICK 3
 #define SKIP_WINDOW_MS    30000
+/* Queue slots a viewer starts with (48 B each). The queue doubles when a join brings a longer GOP (audio
+ * frames, say); starting at 256 cost 9 KB per viewer that most viewers never used. */
+#define VIEWER_QUEUE_INITIAL 64
 /* ~2 ms of copying: steady state writes a frame per viewer per round, far below it */
 #define ROUND_WRITE_BUDGET (4u << 20)
 
@@ -59,7 +62,7 @@ static struct viewer *viewer_new(struct worker *w, int fd, enum viewer_framing f
     v->ops = ops;
     v->ops_arg = ops_arg;
     v->chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
-    v->q_cap = 256;
+    v->q_cap = VIEWER_QUEUE_INITIAL; /* doubles on demand (grow_queue): a GOP of video fits at once */
     v->q = calloc(v->q_cap, sizeof *v->q);
     if (!v->q) {
         free(v);
