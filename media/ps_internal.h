@@ -33,7 +33,6 @@ enum ps_marker_trust { PS_MARKER_UNKNOWN, PS_MARKER_TRUSTED, PS_MARKER_DISTRUSTE
 
 struct ps_video {
     uint8_t stream_id;  /* 0 = not bound yet */
-    bool unsupported;   /* a codec we recognise but do not remux (MPEG-4, SVAC): payload skipped */
     struct video_es es; /* the access units: built, dated and emitted (video_es.h, shared with TS) */
     bool pts_seen;      /* any video PES carried a PTS */
     bool wait_pts;      /* after a loss: ignore PTS-less PES (continuations) until one with a PTS */

@@ -44,20 +44,10 @@ void ps_video_complete(struct ps_demux *d)
 void ps_video_set_codec(struct ps_demux *d, enum codec_id codec)
 {
     struct ps_video *v = &d->video;
-    bool supported = codec == CODEC_H264 || codec == CODEC_H265;
-    if (v->es.track.codec == codec && v->unsupported == !supported) return;
+    if (v->es.track.codec == codec && v->es.unsupported == !video_es_remuxes(codec)) return;
     ps_video_complete(d); /* the frame in progress belongs to the old codec */
-    v->unsupported = !supported;
-    v->es.track.codec = codec;
-    v->es.track.vps_len = v->es.track.sps_len = v->es.track.pps_len = 0;
-    v->es.track.width = v->es.track.height = v->es.track.fps_num = v->es.track.fps_den = 0;
-    v->es.au.codec = supported ? codec : CODEC_NONE;
-    v->es.au.params_changed = true;
-    /* Recognised but not remuxed: report the track once so the API can show what the camera sends. */
-    if (!supported) {
-        struct video_es_out o = out(d);
-        video_es_announce(&v->es, &o);
-    }
+    struct video_es_out o = out(d);
+    video_es_set_codec(&v->es, codec, &o);
 }
 
 static bool markers_end_frames(const struct ps_video *v)
@@ -82,7 +72,7 @@ static void judge_marker(struct ps_video *v, bool has_pts, int64_t pts)
 bool ps_video_pes_start(struct ps_demux *d, bool has_pts, int64_t pts, int64_t dts)
 {
     struct ps_video *v = &d->video;
-    if (v->unsupported) return false;
+    if (v->es.unsupported) return false;
     if (v->marker_pending) judge_marker(v, has_pts, pts);
     if (has_pts) {
         v->pts_seen = true;
@@ -103,7 +93,7 @@ void ps_video_payload(struct ps_demux *d, const uint8_t *p, size_t n)
 void ps_video_frame_end(struct ps_demux *d, bool mid_pes)
 {
     struct ps_video *v = &d->video;
-    if (!v->stream_id || v->unsupported) return;
+    if (!v->stream_id || v->es.unsupported) return;
     if (mid_pes) { /* the "frame" ends inside a PES: markers are not frame ends here */
         v->marker_trust = PS_MARKER_DISTRUSTED;
         return;

@@ -54,7 +54,6 @@ struct ts_pes {
 
 struct ts_video {
     struct ts_pes pes;
-    bool unsupported;   /* a codec recognised but not remuxed: payload skipped */
     struct video_es es; /* the access units: built, dated and emitted (video_es.h, shared with PS) */
     bool wait_pts;      /* after a loss: PES without PTS are the rest of a damaged unit */
 };

@@ -44,26 +44,16 @@ void ts_video_set_stream(struct ts_demux *d, uint16_t pid, uint8_t stream_type)
     v->wait_pts = false;
     if (pid == TS_PID_NONE) return;
     enum codec_id codec = codec_from_ps_stream_type(stream_type);
-    bool supported = codec == CODEC_H264 || codec == CODEC_H265;
-    if (v->es.track.codec == codec && v->unsupported == !supported && v->es.announced)
+    if (v->es.track.codec == codec && v->es.unsupported == !video_es_remuxes(codec) && v->es.announced)
         return; /* a new PID only */
-    v->unsupported = !supported;
-    v->es.track.codec = codec;
-    v->es.track.vps_len = v->es.track.sps_len = v->es.track.pps_len = 0;
-    v->es.track.width = v->es.track.height = v->es.track.fps_num = v->es.track.fps_den = 0;
-    v->es.au.codec = supported ? codec : CODEC_NONE;
-    v->es.au.params_changed = true;
-    /* Recognised but not remuxed: report the track once so the API can show what the device sends. */
-    if (!supported) {
-        struct video_es_out o = out(d);
-        video_es_announce(&v->es, &o);
-    }
+    struct video_es_out o = out(d);
+    video_es_set_codec(&v->es, codec, &o);
 }
 
 bool ts_video_pes_start(struct ts_demux *d, bool has_pts, int64_t pts, int64_t dts)
 {
     struct ts_video *v = &d->video;
-    if (v->unsupported) return false;
+    if (v->es.unsupported) return false;
     if (has_pts) {
         v->wait_pts = false;
         if (v->es.au_open && (!v->es.au_has_pts || pts != v->es.au_pts)) ts_video_complete(d);

@@ -22,6 +22,23 @@ void video_es_destroy(struct video_es *v)
     video_au_destroy(&v->au);
 }
 
+bool video_es_remuxes(enum codec_id codec)
+{
+    return codec == CODEC_H264 || codec == CODEC_H265;
+}
+
+void video_es_set_codec(struct video_es *v, enum codec_id codec, const struct video_es_out *o)
+{
+    bool supported = video_es_remuxes(codec);
+    v->unsupported = !supported;
+    v->track.codec = codec;
+    v->track.vps_len = v->track.sps_len = v->track.pps_len = 0;
+    v->track.width = v->track.height = v->track.fps_num = v->track.fps_den = 0;
+    v->au.codec = supported ? codec : CODEC_NONE;
+    v->au.params_changed = true;
+    if (!supported) video_es_announce(v, o); /* so the API can show what the camera sends */
+}
+
 void video_es_announce(struct video_es *v, const struct video_es_out *o)
 {
     v->announced = true;

@@ -20,6 +20,7 @@
 
 struct video_es {
     bool announced;
+    bool unsupported; /* a codec recognised but not remuxed (MPEG-4, SVAC): payload skipped */
     struct media_track track;
     struct video_au au;
     /* the access unit being built */
@@ -38,6 +39,11 @@ struct video_es_out {
 
 void video_es_init(struct video_es *v, size_t max_frame);
 void video_es_destroy(struct video_es *v);
+/* H.264 and H.265 are remuxed; other video codecs are recognised and reported only. */
+bool video_es_remuxes(enum codec_id codec);
+/* The container named a new codec (PSM, PMT): the track starts over (parameter sets forgotten) and a codec
+ * that is recognised but not remuxed is reported at once. The caller completes the unit in progress first. */
+void video_es_set_codec(struct video_es *v, enum codec_id codec, const struct video_es_out *o);
 /* Reports the track now (also for a codec that is recognised but not remuxed). */
 void video_es_announce(struct video_es *v, const struct video_es_out *o);
 /* A PES starts: opens a unit dated by its PTS/DTS, or one frame after the previous unit. Nothing when a
