@@ -136,45 +136,20 @@ int sim_listener_accept(struct sim_listener *l, struct sim_sock *s)
 static struct mmsghdr batch_msgs[BATCH_MAX];
 static struct iovec batch_iov[2 * BATCH_MAX];
 
-static size_t send_udp(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
-{
-    size_t sent = 0;
-    while (sent < count) {
-        size_t n = count - sent < BATCH_MAX ? count - sent : BATCH_MAX;
-        for (size_t i = 0; i < n; i++) {
-            const struct sim_out_packet *p = &pkts[sent + i];
-            batch_iov[2 * i] = (struct iovec){(void *)(p->head + 2), RTP_HEADER_SIZE};
-            batch_iov[2 * i + 1] = (struct iovec){(void *)p->rest, p->rest_len};
-            batch_msgs[i].msg_hdr = (struct msghdr){.msg_name = &s->dest,
-                                                    .msg_namelen = s->dest_len,
-                                                    .msg_iov = &batch_iov[2 * i],
-                                                    .msg_iovlen = 2};
-        }
-        int r = sendmmsg(s->fd, batch_msgs, (unsigned)n, 0);
-        if (r > 0) {
-            sent += (size_t)r;
-        } else if (r < 0 && errno == EINTR) {
-            continue;
-        } else {
-            return sent; /* ENOBUFS, EPERM (firewall)...: the rest of this frame is lost */
-        }
-    }
-    return sent;
-}
-
 static union {
     char buf[CMSG_SPACE(sizeof(uint16_t))];
     struct cmsghdr align;
 } gso_cmsg[BATCH_MAX];
-static size_t gso_packets[BATCH_MAX];
+static size_t msg_packets[BATCH_MAX]; /* packets in each message of the batch */
 
-/* Fills one message with the run of packets from `first` that share the first one's size (a shorter packet
- * ends the run, as UDP_SEGMENT requires); returns how many packets it took. */
-static size_t gso_message(struct sim_sock *s, const struct sim_out_packet *pkts, size_t first, size_t count,
+/* Fills one message with the packet at `first` and, with --gso, the run of packets after it that share its
+ * size (a shorter packet ends the run, as UDP_SEGMENT requires); returns how many packets it took. */
+static size_t udp_message(struct sim_sock *s, const struct sim_out_packet *pkts, size_t first, size_t count,
                           struct iovec *iov, size_t iov_room, unsigned m)
 {
     size_t seg = RTP_HEADER_SIZE + pkts[first].rest_len, bytes = 0, k = 0;
-    while (first + k < count && k < GSO_SEGMENTS_MAX && 2 * (k + 1) <= iov_room) {
+    size_t max = s->gso ? GSO_SEGMENTS_MAX : 1;
+    while (first + k < count && k < max && 2 * (k + 1) <= iov_room) {
         const struct sim_out_packet *p = &pkts[first + k];
         size_t len = RTP_HEADER_SIZE + p->rest_len;
         if (k > 0 && (len > seg || bytes + len > GSO_BYTES_MAX)) break;
@@ -200,25 +175,26 @@ static size_t gso_message(struct sim_sock *s, const struct sim_out_packet *pkts,
     return k;
 }
 
-static size_t send_udp_gso(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
+/* One sendmmsg per batch: a message per packet, or per run of equal-size packets with --gso. */
+static size_t send_udp(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
 {
     size_t sent = 0;
     while (sent < count) {
         unsigned nmsg = 0;
         size_t at = sent, iov_used = 0;
         while (at < count && nmsg < BATCH_MAX && iov_used + 2 <= 2 * BATCH_MAX) {
-            size_t k = gso_message(s, pkts, at, count, &batch_iov[iov_used], 2 * BATCH_MAX - iov_used, nmsg);
-            gso_packets[nmsg++] = k;
+            size_t k = udp_message(s, pkts, at, count, &batch_iov[iov_used], 2 * BATCH_MAX - iov_used, nmsg);
+            msg_packets[nmsg++] = k;
             at += k;
             iov_used += 2 * k;
         }
         int r = sendmmsg(s->fd, batch_msgs, nmsg, 0);
         if (r > 0) {
-            for (int i = 0; i < r; i++) sent += gso_packets[i];
+            for (int i = 0; i < r; i++) sent += msg_packets[i];
         } else if (r < 0 && errno == EINTR) {
             continue;
         } else {
-            return sent;
+            return sent; /* ENOBUFS, EPERM (firewall)...: the rest of this frame is lost */
         }
     }
     return sent;
@@ -313,6 +289,5 @@ static size_t send_tcp(struct sim_sock *s, const struct sim_out_packet *pkts, si
 size_t sim_sock_send(struct sim_sock *s, const struct sim_out_packet *pkts, size_t count)
 {
     if (s->fd < 0) return count; /* offline run (--dump-ps only) */
-    if (s->stream_socket) return send_tcp(s, pkts, count);
-    return s->gso ? send_udp_gso(s, pkts, count) : send_udp(s, pkts, count);
+    return s->stream_socket ? send_tcp(s, pkts, count) : send_udp(s, pkts, count);
 }
