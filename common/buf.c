@@ -64,6 +64,25 @@ static int class_for(size_t total)
     return c;
 }
 
+/* Takes the first free buffer of class cls off the calling thread's pool (which must have one). */
+static struct free_node *pool_pop(int cls)
+{
+    struct free_node *n = pool[cls].head;
+    size_t sz = class_size(cls);
+    pool[cls].head = n->next;
+    pool[cls].bytes -= sz;
+    stats.bytes_pooled -= sz;
+    count(&all_pooled, -(int64_t)sz);
+    return n;
+}
+
+/* Frees pooled buffers until at most `keep` bytes are pooled, largest classes first (most bytes per node). */
+static void pool_trim(size_t keep)
+{
+    for (int i = NUM_CLASSES - 1; i >= 0 && stats.bytes_pooled > keep; i--)
+        while (pool[i].head && stats.bytes_pooled > keep) free(pool_pop(i));
+}
+
 struct gbuf *gbuf_alloc(size_t cap)
 {
     size_t total = sizeof(struct gbuf) + cap;
@@ -71,14 +90,9 @@ struct gbuf *gbuf_alloc(size_t cap)
     struct gbuf *b = NULL;
     stats.allocs++;
     if (cls >= 0 && pool[cls].head) {
-        struct free_node *n = pool[cls].head;
-        pool[cls].head = n->next;
-        pool[cls].bytes -= class_size(cls);
-        stats.bytes_pooled -= class_size(cls);
         stats.pool_hits++;
         count(&all_pool_hits, 1);
-        count(&all_pooled, -(int64_t)class_size(cls));
-        b = (struct gbuf *)n;
+        b = (struct gbuf *)pool_pop(cls);
     } else {
         size_t alloc = cls >= 0 ? class_size(cls) : total;
         b = malloc(alloc);
@@ -155,32 +169,10 @@ void gbuf_process_init(void)
 void gbuf_pool_set_limit(size_t bytes)
 {
     pool_limit = bytes;
-    /* over the new cap: free from the largest classes down, they hold the most per node */
-    for (int i = NUM_CLASSES - 1; i >= 0 && stats.bytes_pooled > pool_limit; i--) {
-        size_t sz = class_size(i);
-        while (pool[i].head && stats.bytes_pooled > pool_limit) {
-            struct free_node *n = pool[i].head;
-            pool[i].head = n->next;
-            pool[i].bytes -= sz;
-            stats.bytes_pooled -= sz;
-            count(&all_pooled, -(int64_t)sz);
-            free(n);
-        }
-    }
+    pool_trim(pool_limit);
 }
 
 void gbuf_pool_drain(void)
 {
-    for (int i = 0; i < NUM_CLASSES; i++) {
-        struct free_node *n = pool[i].head;
-        while (n) {
-            struct free_node *next = n->next;
-            free(n);
-            n = next;
-        }
-        pool[i].head = NULL;
-        pool[i].bytes = 0;
-    }
-    count(&all_pooled, -(int64_t)stats.bytes_pooled);
-    stats.bytes_pooled = 0;
+    pool_trim(0);
 }
