@@ -158,16 +158,16 @@ static void rebuild_metadata(struct live *l)
     flv_metadata(l->has_video ? &l->video : NULL, l->has_audio ? &l->audio : NULL, hevc_mode(), &l->meta);
 }
 
-static void broadcast(struct live *l, const struct flv_tag *t)
+/* `header`: a sequence header, which the viewers' skip policy must never drop (viewer_push_header). */
+static void broadcast(struct live *l, const struct flv_tag *t, bool header)
 {
-    for (struct viewer *v = l->viewers; v; v = v->next)
-        if (v->started) viewer_push_tag(v, t);
-}
-
-static void broadcast_header(struct live *l, const struct flv_tag *t)
-{
-    for (struct viewer *v = l->viewers; v; v = v->next)
-        if (v->started) viewer_push_header(v, t);
+    for (struct viewer *v = l->viewers; v; v = v->next) {
+        if (!v->started) continue;
+        if (header)
+            viewer_push_header(v, t);
+        else
+            viewer_push_tag(v, t);
+    }
 }
 
 static bool same_params(const struct media_track *a, const struct media_track *b)
@@ -220,7 +220,7 @@ static void live_on_track(void *sink, const struct media_track *in)
                    : flv_audio_sequence_header(t, current_ts(l), seq);
     if (rc != 0) seq->buf = NULL; /* codecs without a sequence header (G.711) */
     rebuild_metadata(l);
-    if (seq->buf) broadcast_header(l, seq);
+    if (seq->buf) broadcast(l, seq, true);
 }
 
 static void emit_frame(struct live *l, struct media_frame *f);
@@ -277,7 +277,7 @@ static void emit_frame(struct live *l, struct media_frame *f)
         for (struct viewer *v = l->viewers; v; v = v->next)
             if (!v->started) start_viewer(l, v);
     }
-    broadcast(l, &tag);
+    broadcast(l, &tag, false);
     flv_tag_release(&tag);
     if (!l->started && (video_key || (!l->has_video && !video))) {
         l->started = true;

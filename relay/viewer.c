@@ -270,6 +270,15 @@ static void drop_unsent(struct viewer *v)
     v->q_count = out;
 }
 
+/* A tag in the viewer's framing; `droppable`: a media tag the skip policy may drop. */
+static void enqueue_tag(struct viewer *v, const struct flv_tag *tag, bool key, bool droppable)
+{
+    if (v->framing == FRAMING_RTMP)
+        enqueue_rtmp_tag(v, tag, key, droppable);
+    else
+        enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, key, true, droppable);
+}
+
 void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
 {
     if (v->closing || v->finishing) return;
@@ -298,19 +307,13 @@ void viewer_push_tag(struct viewer *v, const struct flv_tag *tag)
             return;
         }
     }
-    if (v->framing == FRAMING_RTMP)
-        enqueue_rtmp_tag(v, tag, video_key, true);
-    else
-        enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, video_key, true, true);
+    enqueue_tag(v, tag, video_key, true);
 }
 
 void viewer_push_header(struct viewer *v, const struct flv_tag *tag)
 {
     if (v->closing || v->finishing) return;
-    if (v->framing == FRAMING_RTMP)
-        enqueue_rtmp_tag(v, tag, false, false);
-    else
-        enqueue(v, gbuf_ref(tag->buf), tag->off, tag->len, false, true, false);
+    enqueue_tag(v, tag, false, false);
 }
 
 /* Removes the head entry once fully handed on; `release`: drop our reference (false when it moved). */
