@@ -65,16 +65,23 @@ static void run_metrics(void *arg)
     api_reply_to_worker(arg, 200, "text/plain; version=0.0.4", text, len);
 }
 
-/* /metrics is built on the control thread, like API answers: a worker keeps reading its RTP meanwhile. */
-static void route_metrics(struct http_conn *c)
+/* Runs fn(arg) on the control thread, which answers through api_reply_to_worker; the connection waits for
+ * it. False (nothing posted, the connection released again) when the gateway is shutting down. */
+static bool post_to_control(struct http_conn *c, void (*fn)(void *), void *arg)
 {
     c->refs++;
     c->waiting_api = true;
-    if (control_post(run_metrics, c) != 0) {
-        c->refs--;
-        c->waiting_api = false;
+    if (control_post(fn, arg) == 0) return true;
+    c->refs--;
+    c->waiting_api = false;
+    return false;
+}
+
+/* /metrics is built on the control thread, like API answers: a worker keeps reading its RTP meanwhile. */
+static void route_metrics(struct http_conn *c)
+{
+    if (!post_to_control(c, run_metrics, c))
         http_respond_error(c, 503, "shutting_down", "the gateway is shutting down");
-    }
 }
 
 static bool token_ok(const char *auth, const char *token)
@@ -150,11 +157,7 @@ static void route_api(struct http_conn *c, const char *method, const char *path,
     snprintf(req->host, sizeof req->host, "%s", c->host);
     req->reply_fn = api_reply_to_worker;
     req->reply_arg = c;
-    c->refs++;
-    c->waiting_api = true;
-    if (control_post(run_api, req) != 0) {
-        c->refs--;
-        c->waiting_api = false;
+    if (!post_to_control(c, run_api, req)) {
         api_request_free(req);
         http_respond_error(c, 503, "shutting_down", "the gateway is shutting down");
     }
