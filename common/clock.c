@@ -1,5 +1,6 @@
 #include "common/clock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -18,6 +19,14 @@ uint64_t clock_mono_ms(void)
 uint64_t clock_mono_us(void)
 {
     return clock_read_us(CLOCK_MONOTONIC);
+}
+
+void clock_sleep_until_mono_us(uint64_t mono_us)
+{
+    struct timespec ts = {.tv_sec = (time_t)(mono_us / 1000000u),
+                          .tv_nsec = (long)(mono_us % 1000000u) * 1000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
 }
 
 uint64_t clock_wall_ms(void)

@@ -52,6 +52,7 @@ struct gb_config {
         int rtp_port_min, rtp_port_max; /* rtp_port_range "min-max" */
         int rtp_timeout_s;
         int udp_rcvbuf_kb;
+        int rx_coalesce_us; /* a worker starts a loop round at most once per this period (0 = per event) */
         int reorder_window; /* packets held to reorder */
         int max_frame_kb;
         int max_streams;

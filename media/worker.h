@@ -24,6 +24,7 @@ struct worker_counters {
     uint64_t unknown_ssrc, forwarded, not_rtp;
     uint64_t tcp_connections, tcp_bytes;
     uint64_t tasks;
+    uint64_t rounds, paced_rounds; /* loop rounds; rounds that waited for media.rx_coalesce_us */
 };
 
 /* Binds the shared sockets (in worker order, so BPF index i is worker i) and starts the threads.

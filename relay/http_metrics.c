@@ -28,6 +28,14 @@ void http_set_metrics_hook(void (*fn)(struct sbuf *out))
                         (unsigned long long)list[i].stats.field);                                            \
     } while (0)
 
+#define WORKER_METRIC(name, help, field)                                                                     \
+    do {                                                                                                     \
+        sbuf_printf(&b, "# HELP gbgate_worker_" name " " help "\n# TYPE gbgate_worker_" name " counter\n");  \
+        for (int i = 0; i < workers_count(); i++)                                                            \
+            sbuf_printf(&b, "gbgate_worker_" name "{worker=\"%d\"} %llu\n", i,                               \
+                        (unsigned long long)worker_counters(worker_get(i))->field);                          \
+    } while (0)
+
 char *http_metrics_text(size_t *len)
 {
     struct sbuf b = {0};
@@ -50,26 +58,12 @@ char *http_metrics_text(size_t *len)
     STREAM_METRIC("viewers", "viewers of the stream", viewers);
     STREAM_METRIC("viewer_bytes_total", "bytes sent to viewers", viewer_bytes);
     free(list);
-    sbuf_printf(&b, "# HELP gbgate_worker_udp_packets_total UDP datagrams read\n"
-                    "# TYPE gbgate_worker_udp_packets_total counter\n");
-    for (int i = 0; i < workers_count(); i++)
-        sbuf_printf(&b, "gbgate_worker_udp_packets_total{worker=\"%d\"} %llu\n", i,
-                    (unsigned long long)worker_counters(worker_get(i))->udp_packets);
-    sbuf_printf(&b, "# HELP gbgate_worker_unknown_ssrc_total shared-port packets for no stream\n"
-                    "# TYPE gbgate_worker_unknown_ssrc_total counter\n");
-    for (int i = 0; i < workers_count(); i++)
-        sbuf_printf(&b, "gbgate_worker_unknown_ssrc_total{worker=\"%d\"} %llu\n", i,
-                    (unsigned long long)worker_counters(worker_get(i))->unknown_ssrc);
-    sbuf_printf(&b, "# HELP gbgate_worker_forwarded_total shared-port packets forwarded between workers\n"
-                    "# TYPE gbgate_worker_forwarded_total counter\n");
-    for (int i = 0; i < workers_count(); i++)
-        sbuf_printf(&b, "gbgate_worker_forwarded_total{worker=\"%d\"} %llu\n", i,
-                    (unsigned long long)worker_counters(worker_get(i))->forwarded);
-    sbuf_printf(&b, "# HELP gbgate_worker_not_rtp_total datagrams on the shared port that are not RTP\n"
-                    "# TYPE gbgate_worker_not_rtp_total counter\n");
-    for (int i = 0; i < workers_count(); i++)
-        sbuf_printf(&b, "gbgate_worker_not_rtp_total{worker=\"%d\"} %llu\n", i,
-                    (unsigned long long)worker_counters(worker_get(i))->not_rtp);
+    WORKER_METRIC("udp_packets_total", "UDP datagrams read", udp_packets);
+    WORKER_METRIC("unknown_ssrc_total", "shared-port packets for no stream", unknown_ssrc);
+    WORKER_METRIC("forwarded_total", "shared-port packets forwarded between workers", forwarded);
+    WORKER_METRIC("not_rtp_total", "datagrams on the shared port that are not RTP", not_rtp);
+    WORKER_METRIC("rounds_total", "event loop rounds", rounds);
+    WORKER_METRIC("paced_rounds_total", "rounds that first waited out media.rx_coalesce_us", paced_rounds);
     live_memory_metrics(&b);
     if (metrics_hook) metrics_hook(&b);
     return sbuf_take(&b, len);

@@ -154,6 +154,20 @@ class Gateway:
             obj = raw.decode(errors="replace")
         return status, obj
 
+    def metrics(self):
+        """/metrics as {'name{labels}': value}."""
+        text = http_get_bytes(self.url("/metrics"), 4_000_000).decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+    def metric_sum(self, name):
+        """The sum of a metric over all its label sets (e.g. every worker), 0 when absent."""
+        return sum(v for k, v in self.metrics().items() if k == name or k.startswith(name + "{"))
+
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")

@@ -49,11 +49,7 @@ def control_log(path):
 
 
 def metric(gw, name):
-    status, text = gw.api("GET", "/metrics")
-    for line in (text if isinstance(text, str) else "").splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+    return gw.metrics().get(name)
 
 
 def main():

@@ -9,7 +9,8 @@ import gbtest
 
 gbtest.require_tools("ffmpeg", "ffprobe", "gbgate", "flvinfo")
 check = gbtest.Check("media_payloads")
-gw = gbtest.Gateway({"media.rtp_timeout_s": 2}, name="media_payloads")
+# media.rx_coalesce_us = 0: these streams take the wake-per-packet path (media_flv covers the paced default)
+gw = gbtest.Gateway({"media.rtp_timeout_s": 2, "media.rx_coalesce_us": 0}, name="media_payloads")
 h264 = gbtest.make_clip("h264", "640x360", 25, 4, 25)
 h265 = gbtest.make_clip("h265", "640x360", 25, 4, 25)
 
@@ -46,5 +47,8 @@ def run_case(sid, ffmpeg_args, want_codec, want_payload):
 run_case("raw264", ["-i", h264, "-c", "copy", "-f", "rtp"], "h264", "h264")
 run_case("raw265", ["-i", h265, "-c", "copy", "-f", "rtp"], "h265", "h265")
 run_case("ts", ["-i", h264, "-c", "copy", "-f", "rtp_mpegts"], "h264", "ts")
+check.ok("rx_coalesce_us = 0: loop rounds counted, none paced",
+         gw.metric_sum("gbgate_worker_rounds_total") > 0 and gw.metric_sum("gbgate_worker_paced_rounds_total") == 0,
+         (gw.metric_sum("gbgate_worker_rounds_total"), gw.metric_sum("gbgate_worker_paced_rounds_total")))
 check.eq("gbgate exits 0", gw.stop(), 0)
 check.summary([gw])

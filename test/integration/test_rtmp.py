@@ -70,13 +70,7 @@ def rtmpview(*args, timeout=60):
 
 
 def metrics():
-    text = gbtest.http_get_bytes(gw.url("/metrics"), 2_000_000).decode()
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("gbgate_rtmp"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
+    return gw.metrics()
 
 
 def refused(reason):
