@@ -35,7 +35,9 @@
 /* ~2 ms of copying: steady state writes a frame per viewer per round, far below it */
 #define ROUND_WRITE_BUDGET (4u << 20)
 
-static _Thread_local struct viewer *dirty_head;
+/* Viewers to write at the end of the round, in the order their first tag of the round arrived: with batched
+ * wakeups (media.rx_coalesce_us) a round completes several frames, and the oldest goes out first. */
+static _Thread_local struct viewer *dirty_head, *dirty_last;
 static _Thread_local struct viewer *all_head;
 static _Thread_local size_t round_written; /* bytes written to viewers in this loop round */
 
@@ -43,8 +45,12 @@ static void viewer_mark_dirty(struct viewer *v)
 {
     if (v->dirty || v->closing) return;
     v->dirty = true;
-    v->dirty_next = dirty_head;
-    dirty_head = v;
+    v->dirty_next = NULL;
+    if (dirty_last)
+        dirty_last->dirty_next = v;
+    else
+        dirty_head = v;
+    dirty_last = v;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -499,7 +505,7 @@ void viewer_close_all(void)
 void viewer_flush_dirty(struct worker *w)
 {
     struct viewer *v = dirty_head;
-    dirty_head = NULL;
+    dirty_head = dirty_last = NULL;
     while (v) {
         struct viewer *next = v->dirty_next;
         v->dirty = false;
