@@ -166,6 +166,11 @@ void gbuf_process_init(void)
     mallopt(M_MMAP_THRESHOLD, (int)GBUF_MMAP_BYTES);
 }
 
+bool gbuf_heap_trim(void)
+{
+    return malloc_trim(0) != 0;
+}
+
 void gbuf_pool_set_limit(size_t bytes)
 {
     pool_limit = bytes;

@@ -12,6 +12,7 @@
 #define GB_COMMON_BUF_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,9 @@ void gbuf_global_stats(struct gbuf_global_stats *out);
  * heap at its high-water mark (glibc's dynamic threshold would otherwise rise past every chunk size). */
 #define GBUF_MMAP_BYTES (64u * 1024)
 void gbuf_process_init(void);
+/* Hands the free pages inside the C heap's arenas back to the kernel (malloc_trim). Called every few seconds
+ * from the control thread; returns true when pages were released. */
+bool gbuf_heap_trim(void);
 /* Caps the calling thread's pool (default GBUF_POOL_DEFAULT_LIMIT), freeing what is over the new cap. A
  * worker sets it from its stream count: the pool's job is to carry freed GOP chunks over to the next GOPs,
  * which takes about GBUF_POOL_BYTES_PER_STREAM per stream; a fixed cap was memory a small gateway never used.

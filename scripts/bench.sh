@@ -220,10 +220,12 @@ try:
     join = json.loads(open(work + "/join.json").read().strip().splitlines()[-1])
 except (OSError, IndexError, ValueError):
     join = {}
-gop_bytes = 0
+gop_bytes = heap_free = 0
 for line in open(work + "/metrics.txt"):
     if line.startswith("gbgate_gop_cache_bytes "):
         gop_bytes = int(float(line.split()[1]))
+    elif line.startswith('gbgate_malloc_bytes{state="free"} '):  # free inside the C heap's arenas
+        heap_free = int(float(line.split()[1]))
 
 gop_peak = gop_bytes
 if os.path.exists(work + "/gop.txt"):
@@ -271,7 +273,7 @@ res = {
   "gop_peak_mb": round(gop_peak / 1048576, 1),
   "rss_target_peak_mb": round((1.2 * gop_peak + 64 * 1024 * K) / 1048576, 1),
   "rss_idle_mb": round(rss_idle_kb / 1024, 1), "rss_streams_mb": round((rss_kb - rss_idle_kb) / 1024, 1),
-  "anon_mb": round(anon_kb / 1024, 1),
+  "anon_mb": round(anon_kb / 1024, 1), "heap_free_mb": round(heap_free / 1048576, 1),
   "udp_drops": e1 - e0,
   "rtp_lost": sum(s.get("packets_lost", 0) for s in streams) - sum(s.get("packets_lost", 0) for s in streams0),
   "frames_dropped": sum(s.get("frames_dropped", 0) for s in streams)
