@@ -1,6 +1,7 @@
 """Integration-test harness: starts the real gbgate and gbsim on loopback with free ports, talks to the API,
 makes test clips with ffmpeg, reads FLV with ffprobe and our own flvinfo, and reports like
 "N passed, M failed" (exit 0 / 1, or 77 = skipped). Standard library only."""
+import atexit
 import json
 import os
 import random
@@ -80,6 +81,20 @@ def wait_until(fn, timeout=10.0, what="condition", interval=0.1):
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+_running = []  # gateways started by this test process
+
+
+@atexit.register
+def _kill_leftover_gateways():
+    """A test that ends (or dies) without stopping its gateway must not leave gbgate running after ctest: the
+    process would hold its ports and disturb whatever runs next on the machine."""
+    for gw in _running:
+        if gw.alive():
+            print(f"gbtest: {gw.name}: gbgate still running at exit, killed (the test never stopped it)")
+            gw.proc.kill()
+            gw.proc.wait()
+
+
 class Gateway:
     """One gbgate process with its own temp dir, SQLite file and free ports."""
 
@@ -125,6 +140,7 @@ class Gateway:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=self._log, env=env)
+        _running.append(self)
         try:
             wait_until(lambda: self.proc.poll() is None and self.api("GET", "/api/v1/health")[0] == 200,
                        timeout, "gbgate health")

@@ -137,4 +137,5 @@ check.eq("no uncaught exception in the console", results.get("done", {}).get("pa
 
 sim.send_signal(signal.SIGTERM)
 gbtest.sim_result(sim)
+check.eq("gbgate exits 0 (no leak under ASan)", gw.stop(), 0)
 check.summary([gw])
