@@ -140,7 +140,8 @@ class Gateway:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=self._log, env=env)
-        _running.append(self)
+        if self not in _running:  # restart() starts the same gateway again
+            _running.append(self)
         try:
             wait_until(lambda: self.proc.poll() is None and self.api("GET", "/api/v1/health")[0] == 200,
                        timeout, "gbgate health")

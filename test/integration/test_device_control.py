@@ -48,10 +48,6 @@ def control_log(path):
         return []
 
 
-def metric(gw, name):
-    return gw.metrics().get(name)
-
-
 def main():
     gbtest.require_tools("gbgate", "gbsim")
     c = gbtest.Check("device_control")
@@ -198,12 +194,13 @@ def main():
         # --- counters (/metrics may lag the control thread by a publication interval)
         want_ptz = len(sent) + 3  # + preset set 42, delete 1, the silent device's stop
         try:
-            gbtest.wait_until(lambda: (metric(gw, "gbgate_sip_ptz_sent_total") or 0) >= want_ptz, 5, "ptz counter")
+            gbtest.wait_until(lambda: (gw.metrics().get("gbgate_sip_ptz_sent_total") or 0) >= want_ptz, 5,
+                              "ptz counter")
         except TimeoutError:
             pass
-        c.eq("ptz counter", metric(gw, "gbgate_sip_ptz_sent_total"), want_ptz)
-        c.ok("control failures counted", (metric(gw, "gbgate_sip_controls_failed_total") or 0) >= 1)
-        c.ok("bad requests counted", (metric(gw, "gbgate_api_control_bad_requests_total") or 0) >= len(bad))
+        c.eq("ptz counter", gw.metrics().get("gbgate_sip_ptz_sent_total"), want_ptz)
+        c.ok("control failures counted", (gw.metrics().get("gbgate_sip_controls_failed_total") or 0) >= 1)
+        c.ok("bad requests counted", (gw.metrics().get("gbgate_api_control_bad_requests_total") or 0) >= len(bad))
 
         # --- offline: the silent device unregisters -> 409
         silent_summary = silent.stop()

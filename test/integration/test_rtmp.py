@@ -69,18 +69,14 @@ def rtmpview(*args, timeout=60):
     return json.loads(r.stdout.decode().strip().splitlines()[-1])
 
 
-def metrics():
-    return gw.metrics()
-
-
 def refused(reason):
-    return metrics().get(f'gbgate_rtmp_refused_total{{reason="{reason}"}}', 0)
+    return gw.metrics().get(f'gbgate_rtmp_refused_total{{reason="{reason}"}}', 0)
 
 
 # The counters come from rtmp_metrics_write(), which app's /metrics hook must call: one clear failure when it
 # does not, instead of a failure per counter.
 WIRED = check.ok("RTMP counters are in /metrics (rtmp_metrics_write called by the metrics hook)",
-                 "gbgate_rtmp_connections_total" in metrics())
+                 "gbgate_rtmp_connections_total" in gw.metrics())
 
 
 def rtmp_listen(path, seconds=40):
@@ -128,7 +124,7 @@ for k in ("a", "b"):
     check.near(f"ffprobe {k}: every audio frame", int(a.get("nb_read_frames", 0)), summary.get("audio_frames", 0),
                summary.get("audio_frames", 0) * 0.02)
     check.ok(f"ffprobe {k}: no data stream", "data" not in st, list(st))
-m = metrics()
+m = gw.metrics()
 if WIRED:
     check.ok("FFmpeg's digest handshake was validated and answered",
              m.get("gbgate_rtmp_digest_handshakes_total", 0) >= 2, m)
@@ -146,7 +142,7 @@ vt = [in_thread(lambda: rtmpview("--stream", "rt2", "--count", 2, "--parse", 2, 
                                  "--digest"), views, "two")]
 time.sleep(1)
 if WIRED:
-    check.eq("metrics: two RTMP players connected", metrics().get("gbgate_rtmp_players"), 2)
+    check.eq("metrics: two RTMP players connected", gw.metrics().get("gbgate_rtmp_players"), 2)
 
 
 def connect_and_wait_close(payload, wait=15.0):
@@ -313,7 +309,7 @@ check.ok("relay reconnected to the restarted server", gbtest.wait_until(
 bytes_then = relay_state().get("bytes", 0)
 time.sleep(4)
 check.ok("relay keeps sending after reconnecting", relay_state().get("bytes", 0) > bytes_then + 100_000, relay_state())
-m = metrics()
+m = gw.metrics()
 if WIRED:
     check.ok("relay counters in /metrics", m.get("gbgate_rtmp_relays", 0) >= 1 and
              m.get("gbgate_rtmp_relay_reconnects_total", 0) >= 1, m)
