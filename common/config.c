@@ -104,6 +104,8 @@ static const struct key_def keys[] = {
     I("media", "udp_rcvbuf_kb", media.udp_rcvbuf_kb, 256, 262144, "8192", "SO_RCVBUF of RTP sockets"),
     I("media", "rx_coalesce_us", media.rx_coalesce_us, 0, 10000, "500",
       "a worker reads its sockets at most once per this many microseconds (0 = on every wakeup)"),
+    B("media", "udp_gro", media.udp_gro, "on",
+      "let the kernel hand RTP sockets a burst of same-size datagrams as one read (UDP_GRO)"),
     I("media", "reorder_window", media.reorder_window, 0, 512, "32", "RTP packets held to reorder (0 = off)"),
     I("media", "max_frame_kb", media.max_frame_kb, 64, 65536, "4096", "largest accepted frame"),
     I("media", "max_streams", media.max_streams, 1, 100000, "4096", "streams at most"),

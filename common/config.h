@@ -53,6 +53,7 @@ struct gb_config {
         int rtp_timeout_s;
         int udp_rcvbuf_kb;
         int rx_coalesce_us; /* a worker starts a loop round at most once per this period (0 = per event) */
+        bool udp_gro;       /* UDP_GRO on RTP sockets: a burst of datagrams arrives as one read */
         int reorder_window; /* packets held to reorder */
         int max_frame_kb;
         int max_streams;

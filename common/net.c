@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,12 @@ fail:;
     int e = errno;
     close(fd);
     return -e;
+}
+
+int net_set_udp_gro(int fd)
+{
+    int one = 1;
+    return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) < 0 ? errno : 0;
 }
 
 int net_set_rcvbuf(int fd, int bytes)

@@ -18,6 +18,9 @@ bool net_is_loopback(const struct sockaddr *sa);
 int net_bind(const char *ip, int port, int type, bool reuseport, int backlog);
 /* Sets SO_RCVBUF (tries SO_RCVBUFFORCE first when privileged). Returns the size obtained. */
 int net_set_rcvbuf(int fd, int bytes);
+/* Asks for UDP_GRO (Linux 5.0+): the kernel may then hand the socket a run of same-size datagrams of one
+ * flow as one read, with a UDP_GRO control message giving the datagram size. Returns 0 or an errno. */
+int net_set_udp_gro(int fd);
 int net_set_nonblock(int fd);
 /* Local port of a bound socket, or -1. */
 int net_local_port(int fd);

@@ -352,6 +352,7 @@ int stream_open(struct worker *w, const struct stream_entry *e, const struct str
             return rc2;
         }
         net_set_rcvbuf(s->udp_fd, cfg->media.udp_rcvbuf_kb * 1024);
+        worker_enable_udp_gro(s->udp_fd);
         uv_poll_init(worker_loop(w), &s->udp_poll, s->udp_fd);
         s->udp_poll.data = s;
         uv_poll_start(&s->udp_poll, UV_READABLE, on_stream_udp);

@@ -7,8 +7,11 @@
 
 #include <errno.h>
 #include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,12 @@
 #define RX_BATCH  32
 #define RX_SLOT   65536
 #define RX_ROUNDS 16 /* recvmmsg calls per readiness event before yielding to other sockets */
+
+/* Room for one UDP_GRO control message (an int), aligned as cmsg(3) requires. */
+union rx_control {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+};
 
 struct task {
     struct task *next;
@@ -67,6 +76,7 @@ struct worker {
     struct iovec *rx_iov;
     struct sockaddr_storage *rx_addr;
     uint8_t *rx_mem;
+    union rx_control *rx_ctl; /* per message: the UDP_GRO datagram size, when the kernel coalesced */
 
     struct worker_counters counters;
     uint64_t round_end_us; /* when the previous loop round ended (media.rx_coalesce_us) */
@@ -332,6 +342,28 @@ static void dispatch_shared(struct worker *w, const uint8_t *p, size_t len, cons
     w->counters.unknown_ssrc++;
 }
 
+void worker_enable_udp_gro(int fd)
+{
+    static atomic_bool warned;
+    if (!config->media.udp_gro) return;
+    int e = net_set_udp_gro(fd);
+    if (e && !atomic_exchange(&warned, true))
+        log_warn("media", "UDP_GRO unavailable (%s): RTP datagrams are read one by one", strerror(e));
+}
+
+/* The datagram size of a read the kernel coalesced (UDP_GRO), or 0 for a single datagram. */
+static size_t gro_segment_size(struct msghdr *h)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int size;
+            memcpy(&size, CMSG_DATA(c), sizeof size);
+            return size > 0 ? (size_t)size : 0;
+        }
+    }
+    return 0;
+}
+
 int worker_recv_udp(struct worker *w, int fd,
                     void (*deliver)(void *arg, const uint8_t *p, size_t len, const struct sockaddr *from,
                                     uint64_t now),
@@ -341,6 +373,7 @@ int worker_recv_udp(struct worker *w, int fd,
     for (int round = 0; round < RX_ROUNDS; round++) {
         for (unsigned i = 0; i < w->rx.n; i++) {
             w->rx.msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+            w->rx.msgs[i].msg_hdr.msg_controllen = sizeof w->rx_ctl[i];
             w->rx.msgs[i].msg_hdr.msg_flags = 0;
         }
         int n = recvmmsg(fd, w->rx.msgs, w->rx.n, MSG_DONTWAIT, NULL);
@@ -349,16 +382,34 @@ int worker_recv_udp(struct worker *w, int fd,
         uint64_t now = clock_mono_ms();
         for (int i = 0; i < n; i++) {
             struct mmsghdr *m = &w->rx.msgs[i];
-            w->counters.udp_packets++;
-            w->counters.udp_bytes += m->msg_len;
+            const struct sockaddr *from = (struct sockaddr *)m->msg_hdr.msg_name;
+            const uint8_t *p = w->rx_mem + (size_t)i * RX_SLOT;
+            size_t len = m->msg_len;
+            w->counters.udp_bytes += len;
             if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+                w->counters.udp_packets++;
                 w->counters.udp_truncated++;
+                total++;
                 continue;
             }
-            deliver(arg, w->rx_mem + (size_t)i * RX_SLOT, m->msg_len, (struct sockaddr *)m->msg_hdr.msg_name,
-                    now);
+            /* A coalesced read is a run of datagrams of one flow, each `seg` bytes but the last: delivered
+             * one by one, in place, exactly as if they had been read separately. */
+            size_t seg = gro_segment_size(&m->msg_hdr);
+            if (seg && seg < len) {
+                w->counters.udp_gro_reads++;
+                for (size_t off = 0; off < len; off += seg) {
+                    size_t dlen = len - off < seg ? len - off : seg;
+                    w->counters.udp_packets++;
+                    w->counters.udp_gro_packets++;
+                    deliver(arg, p + off, dlen, from, now);
+                    total++;
+                }
+                continue;
+            }
+            w->counters.udp_packets++;
+            deliver(arg, p, len, from, now);
+            total++;
         }
-        total += n;
         if ((unsigned)n < w->rx.n) break;
     }
     return total;
@@ -462,13 +513,15 @@ static void alloc_rx(struct worker *w)
     w->rx.msgs = calloc(RX_BATCH, sizeof *w->rx.msgs);
     w->rx_iov = calloc(RX_BATCH, sizeof *w->rx_iov);
     w->rx_addr = calloc(RX_BATCH, sizeof *w->rx_addr);
-    if (!w->rx_mem || !w->rx.msgs || !w->rx_iov || !w->rx_addr) abort();
+    w->rx_ctl = calloc(RX_BATCH, sizeof *w->rx_ctl);
+    if (!w->rx_mem || !w->rx.msgs || !w->rx_iov || !w->rx_addr || !w->rx_ctl) abort();
     for (int i = 0; i < RX_BATCH; i++) {
         w->rx_iov[i].iov_base = w->rx_mem + (size_t)i * RX_SLOT;
         w->rx_iov[i].iov_len = RX_SLOT;
         w->rx.msgs[i].msg_hdr.msg_iov = &w->rx_iov[i];
         w->rx.msgs[i].msg_hdr.msg_iovlen = 1;
         w->rx.msgs[i].msg_hdr.msg_name = &w->rx_addr[i];
+        w->rx.msgs[i].msg_hdr.msg_control = w->rx_ctl[i].buf;
     }
 }
 
@@ -499,6 +552,7 @@ int workers_start(const struct gb_config *cfg, char *err, size_t errsize)
             return -w->udp_fd;
         }
         net_set_rcvbuf(w->udp_fd, cfg->media.udp_rcvbuf_kb * 1024);
+        worker_enable_udp_gro(w->udp_fd);
         w->tcp_fd = net_bind(bind_ip, cfg->media.rtp_port, SOCK_STREAM, true, 1024);
         if (w->tcp_fd < 0) {
             snprintf(err, errsize, "media.rtp_port %d (TCP): %s", cfg->media.rtp_port, strerror(-w->tcp_fd));
@@ -567,6 +621,7 @@ void workers_stop(void)
         free(w->rx_mem);
         free(w->rx.msgs);
         free(w->rx_iov);
+        free(w->rx_ctl);
         free(w->rx_addr);
         pthread_mutex_destroy(&w->lock);
     }

@@ -21,6 +21,7 @@ struct stream;
  * monotonically increasing 64-bit counters on x86-64; they are written by the owner only). */
 struct worker_counters {
     uint64_t udp_packets, udp_bytes, udp_batches, udp_truncated;
+    uint64_t udp_gro_reads, udp_gro_packets; /* coalesced reads (UDP_GRO) and the datagrams they carried */
     uint64_t unknown_ssrc, forwarded, not_rtp;
     uint64_t tcp_connections, tcp_bytes;
     uint64_t tasks;
@@ -76,8 +77,11 @@ struct worker_rx {
 };
 struct worker_rx *worker_rx(struct worker *w);
 
+/* Asks the kernel to coalesce bursts of datagrams on an RTP socket (media.udp_gro; warns once if refused). */
+void worker_enable_udp_gro(int fd);
 /* Drains a UDP socket with recvmmsg into the worker's receive buffer, calling deliver per datagram
- * (data valid only during the call). Returns the number of datagrams. */
+ * (data valid only during the call; a coalesced read is split back into its datagrams). Returns the number of
+ * datagrams. */
 int worker_recv_udp(struct worker *w, int fd,
                     void (*deliver)(void *arg, const uint8_t *p, size_t len, const struct sockaddr *from,
                                     uint64_t now),

@@ -59,6 +59,9 @@ char *http_metrics_text(size_t *len)
     STREAM_METRIC("viewer_bytes_total", "bytes sent to viewers", viewer_bytes);
     free(list);
     WORKER_METRIC("udp_packets_total", "UDP datagrams read", udp_packets);
+    WORKER_METRIC("udp_gro_reads_total", "reads in which the kernel coalesced several datagrams (UDP_GRO)",
+                  udp_gro_reads);
+    WORKER_METRIC("udp_gro_packets_total", "UDP datagrams that arrived in a coalesced read", udp_gro_packets);
     WORKER_METRIC("unknown_ssrc_total", "shared-port packets for no stream", unknown_ssrc);
     WORKER_METRIC("forwarded_total", "shared-port packets forwarded between workers", forwarded);
     WORKER_METRIC("not_rtp_total", "datagrams on the shared port that are not RTP", not_rtp);

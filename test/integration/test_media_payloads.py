@@ -7,11 +7,13 @@ import time
 
 import gbtest
 
-gbtest.require_tools("ffmpeg", "ffprobe", "gbgate", "flvinfo")
+gbtest.require_tools("ffmpeg", "ffprobe", "gbgate", "gbsim", "flvinfo")
 check = gbtest.Check("media_payloads")
 # media.rx_coalesce_us = 0: these streams take the wake-per-packet path (media_flv covers the paced default).
 # SIP off: a media-only gateway, which must still run its control-thread housekeeping (the heap trim below).
-gw = gbtest.Gateway({"media.rtp_timeout_s": 2, "media.rx_coalesce_us": 0, "sip.enabled": "off"},
+# media.udp_gro = off: every datagram is its own read, even from a UDP_SEGMENT sender (the end of this file).
+gw = gbtest.Gateway({"media.rtp_timeout_s": 2, "media.rx_coalesce_us": 0, "sip.enabled": "off",
+                     "media.udp_gro": "off"},
                     name="media_payloads")
 h264 = gbtest.make_clip("h264", "640x360", 25, 4, 25)
 h265 = gbtest.make_clip("h265", "640x360", 25, 4, 25)
@@ -49,6 +51,22 @@ def run_case(sid, ffmpeg_args, want_codec, want_payload):
 run_case("raw264", ["-i", h264, "-c", "copy", "-f", "rtp"], "h264", "h264")
 run_case("raw265", ["-i", h265, "-c", "copy", "-f", "rtp"], "h265", "h265")
 run_case("ts", ["-i", h264, "-c", "copy", "-f", "rtp_mpegts"], "h264", "ts")
+# gbsim --gso with media.udp_gro off: the kernel cuts each run into datagrams before the socket, no read is
+# coalesced, and every packet and frame arrives (media_flv covers the coalesced default).
+status, s = gw.api("POST", "/api/v1/streams", {"id": "gso", "port": 0})
+check.eq("gso: 201", status, 201)
+res = {}
+th = threading.Thread(target=lambda: res.update(r=gbtest.flvinfo(gw.url("/live/gso.flv"), "--max-frames", 100,
+                                                                 "--max-seconds", 20)))
+th.start()
+time.sleep(0.4)
+sent = gbtest.sim_result(gbtest.gbsim("send", "--video", h264, "--fps", 25, "--to", f"127.0.0.1:{s['port']}",
+                                      "--gso"))
+th.join(30)
+check.eq("gso, udp_gro off: every frame", ((res.get("r") or {}).get("video") or {}).get("frames"), 100)
+check.eq("udp_gro off: no coalesced read", gw.metric_sum("gbgate_worker_udp_gro_reads_total"), 0)
+check.ok("udp_gro off: the sender's datagrams all read one by one",
+         gw.metric_sum("gbgate_worker_udp_packets_total") >= sent.get("packets", 1 << 60), sent)
 rounds, paced = gw.metric_sum("gbgate_worker_rounds_total"), gw.metric_sum("gbgate_worker_paced_rounds_total")
 check.ok("rx_coalesce_us = 0: loop rounds counted, none paced", rounds > 0 and paced == 0, (rounds, paced))
 # The heap is trimmed every 10 s on the control thread, with or without SIP (once it was wired to a SIP-only
