@@ -321,7 +321,8 @@ static void dispatch_shared(struct worker *w, const uint8_t *p, size_t len, cons
     }
     int owner = directory_owner_by_ssrc(ssrc);
     if (owner >= 0 && owner != w->index) {
-        /* Only when the kernel could not steer (no BPF support): one copy and a hop to the owner. */
+        /* Only when the kernel could not steer: no BPF support, or a coalesced run (UDP_GRO) that mixes
+         * SSRCs and was steered by its first packet. One copy and a hop to the owner. */
         struct forwarded_packet *fp = malloc(sizeof *fp + len);
         if (!fp) return;
         fp->ssrc = ssrc;
