@@ -98,6 +98,10 @@ static void on_conn_readable(uv_poll_t *h, int status, int events)
         if (c->s) {
             rfc4571_input(c->split, read_buf, (size_t)n);
             if (c->fd < 0) return;
+            /* A short read emptied the socket. The poll is level-triggered, so whatever arrives next wakes us
+             * again: reading on until EAGAIN would cost a second read() per frame (half of all reads at 1000
+             * TCP cameras) to learn nothing. */
+            if ((size_t)n < sizeof read_buf) return;
             continue;
         }
         /* pending on the shared port: keep the first bytes until an RTP header shows the SSRC */
