@@ -98,9 +98,9 @@ static void on_conn_readable(uv_poll_t *h, int status, int events)
         if (c->s) {
             rfc4571_input(c->split, read_buf, (size_t)n);
             if (c->fd < 0) return;
-            /* A short read emptied the socket. The poll is level-triggered, so whatever arrives next wakes us
-             * again: reading on until EAGAIN would cost a second read() per frame (half of all reads at 1000
-             * TCP cameras) to learn nothing. */
+            /* A short read means the socket's queue was empty at that moment, and the poll reports
+             * whatever arrives next: reading on until EAGAIN would cost a second read() per frame (half of
+             * all reads at 1000 TCP cameras) to learn nothing. */
             if ((size_t)n < sizeof read_buf) return;
             continue;
         }

@@ -394,22 +394,23 @@ int worker_recv_udp(struct worker *w, int fd,
                 continue;
             }
             /* A coalesced read is a run of datagrams of one flow, each `seg` bytes but the last: delivered
-             * one by one, in place, exactly as if they had been read separately. */
+             * one by one, in place, exactly as if they had been read separately. A plain read is a run of
+             * one (an empty datagram included: it is delivered, and counted as not RTP). */
             size_t seg = gro_segment_size(&m->msg_hdr);
-            if (seg && seg < len) {
+            bool coalesced = seg && seg < len;
+            if (coalesced)
                 w->counters.udp_gro_reads++;
-                for (size_t off = 0; off < len; off += seg) {
-                    size_t dlen = len - off < seg ? len - off : seg;
-                    w->counters.udp_packets++;
-                    w->counters.udp_gro_packets++;
-                    deliver(arg, p + off, dlen, from, now);
-                    total++;
-                }
-                continue;
-            }
-            w->counters.udp_packets++;
-            deliver(arg, p, len, from, now);
-            total++;
+            else
+                seg = len;
+            size_t off = 0;
+            do {
+                size_t dlen = len - off < seg ? len - off : seg;
+                w->counters.udp_packets++;
+                w->counters.udp_gro_packets += coalesced;
+                deliver(arg, p + off, dlen, from, now);
+                total++;
+                off += dlen;
+            } while (off < len);
         }
         if ((unsigned)n < w->rx.n) break;
     }
