@@ -24,7 +24,9 @@
 # Latency: gbsim writes, for the first 200 streams, the wall-clock time each frame's last packet left
 # (--stamp-log) and the first viewer process writes the time each video tag was fully read (--tag-log). The
 # gateway's FLV timestamp is (DTS - first DTS) / 90 and gbsim's PS DTS is its RTP timestamp, so each tag maps
-# to exactly one sent frame: latency = read time - send time, p50/p99 over the measuring window.
+# to exactly one sent frame: latency = read time - send time, p50/p99 over the measuring window. The viewer
+# also records when the kernel queued the data on its socket (SO_TIMESTAMPNS): "arrived" latency leaves out the
+# reader's own scheduling delay, so a tail can be told apart: the gateway's or the co-located reader's.
 # Time to first frame: after the window, 20 fresh viewers join running streams one every 50 ms; connect() to
 # the first complete video picture tag (the GOP cache's keyframe), p50/p99/max.
 set -euo pipefail
@@ -54,7 +56,7 @@ if [ "${1:-}" = --table ]; then
 import json, sys
 print("| streams | viewers/stream | Mbit/s | mode | gbgate CPU % | µs/packet | ctx sw/s | RSS MB | above idle MB "
       "| GOP peak MB | memory target MB | UDP drops | RTP lost window / since start | input kbps | viewers ok "
-      "| viewer kbps min/avg | latency p50/p99 ms | TTFF p50/max ms | gbsim CPU % | viewers CPU % | load avg |")
+      "| viewer kbps min/avg | latency p50/p99 ms (arrived p99) | TTFF p50/max ms | gbsim CPU % | viewers CPU % | load avg |")
 print("|" + "---|" * 21)
 for line in open(sys.argv[1]):
     print(json.loads(line)["row"])
@@ -63,11 +65,11 @@ PY
   exit 0
 fi
 
-K=200 V=1 R=2 S=20 MODE=shared WARM=5 PROTO=flv WORKERS=0 SENDERS=1 PERF=0 GSO=()
+K=200 V=1 R=2 S=20 MODE=shared WARM=5 PROTO=flv WORKERS=0 SENDERS=1 PERF=0 GSO=() SPLIT=0
 read -r -a GW_OPTS <<<"${BENCH_GBGATE_OPTS:-}"
-while getopts "k:v:r:s:m:t:w:n:Pgo:" o; do
+while getopts "k:v:r:s:m:t:w:n:Pgco:" o; do
   case $o in k) K=$OPTARG ;; v) V=$OPTARG ;; r) R=$OPTARG ;; s) S=$OPTARG ;; m) MODE=$OPTARG ;;
-    t) PROTO=$OPTARG ;; w) WORKERS=$OPTARG ;; n) SENDERS=$OPTARG ;; P) PERF=1 ;; g) GSO=(--gso) ;;
+    t) PROTO=$OPTARG ;; w) WORKERS=$OPTARG ;; n) SENDERS=$OPTARG ;; P) PERF=1 ;; g) GSO=(--gso) ;; c) SPLIT=1 ;;
     o) GW_OPTS+=(-o "$OPTARG") ;;
     *) exit 2 ;; esac
 done
@@ -89,10 +91,21 @@ if [ ! -f "$clip" ]; then
     -bf 0 -f h264 "$clip"
 fi
 
+# -c: gbgate alone on the last CPU, the senders and viewers on the others, so the load generators never hold the
+# CPU a woken worker needs (on one shared 2-core machine they do: the latency tail, docs/PERFORMANCE.md)
+GW_CPU=() GEN_CPU=()
+if [ "$SPLIT" = 1 ]; then
+  ncpu=$(nproc)
+  [ "$ncpu" -ge 2 ] || { echo "bench: -c needs at least 2 CPUs" >&2; exit 2; }
+  GW_CPU=(taskset -c $((ncpu - 1))) GEN_CPU=(taskset -c 0-$((ncpu - 2)))
+fi
+
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 load0=$(loadavg)
-HTTP=18480 RTP=18400 RTMPP=18435 RANGE_MIN=42000 RANGE_MAX=$((42000 + 2 * K + 10))
-$B/gbgate -c etc/gbgate.conf "${GW_OPTS[@]}" -o sip.enabled=off -o http.port=$HTTP -o media.rtp_port=$RTP \
+# BENCH_PORT_BASE: where gbgate's ports start (RTP, RTMP +35, HTTP +80, per-stream RTP ports +2000 on)
+PB=${BENCH_PORT_BASE:-18400}
+HTTP=$((PB + 80)) RTP=$PB RTMPP=$((PB + 35)) RANGE_MIN=$((PB + 2000)) RANGE_MAX=$((PB + 2000 + 2 * K + 10))
+"${GW_CPU[@]}" $B/gbgate -c etc/gbgate.conf "${GW_OPTS[@]}" -o sip.enabled=off -o http.port=$HTTP -o media.rtp_port=$RTP \
   -o rtmp.port=$RTMPP -o media.workers=$WORKERS -o stream.max_viewers=100000 \
   -o media.rtp_port_range=$RANGE_MIN-$RANGE_MAX -o log.level=warn -o media.rtp_timeout_s=30 \
   -o storage.path=$work/gb.db 2>"$work/gbgate.log" &
@@ -124,7 +137,7 @@ for j in $(seq 0 $((SENDERS - 1))); do
   port=$([ "$MODE" = ports ] && echo $((RANGE_MIN + 2 * first)) || echo $RTP)
   stamp=()
   [ "$j" = 0 ] && stamp=(--stamp-log "$work/stamps.txt" --stamp-streams $((count < 200 ? count : 200)))
-  $B/gbsim send --video "$clip" --fps 25 --loop --start-spread 2 --streams "$count" --ssrc $((SSRC0 + first)) \
+  "${GEN_CPU[@]}" $B/gbsim send --video "$clip" --fps 25 --loop --start-spread 2 --streams "$count" --ssrc $((SSRC0 + first)) \
     --port-step $step --transport $transport --to "127.0.0.1:$port" --duration $((S + WARM + 15)) "${stamp[@]}" "${GSO[@]}" \
     >"$work/sim$j.json" 2>"$work/sim$j.log" &
   sims+=($!)
@@ -133,13 +146,13 @@ sleep 3 # every stream has its first keyframe in the GOP cache
 viewers=()
 if [ "$V" -gt 0 ] && [ "$PROTO" = rtmp ] && [ "$V" -ge "$K" ]; then
   for i in $(seq 0 $((K - 1))); do # one process per stream, V players each
-    $B/rtmpview --port $RTMPP --stream bench$i --count "$V" --seconds $((S + WARM)) --warmup $WARM \
+    "${GEN_CPU[@]}" $B/rtmpview --port $RTMPP --stream bench$i --count "$V" --seconds $((S + WARM)) --warmup $WARM \
       >"$work/view$i.json" &
     viewers+=($!)
   done
 elif [ "$V" -gt 0 ] && [ "$PROTO" = rtmp ]; then
   for v in $(seq 1 "$V"); do # one process per viewer index, one player per stream
-    $B/rtmpview --port $RTMPP --prefix bench --first 0 --count "$K" --seconds $((S + WARM)) --warmup $WARM \
+    "${GEN_CPU[@]}" $B/rtmpview --port $RTMPP --prefix bench --first 0 --count "$K" --seconds $((S + WARM)) --warmup $WARM \
       >"$work/view$v.json" &
     viewers+=($!)
   done
@@ -148,7 +161,7 @@ elif [ "$V" -gt 0 ]; then
     extra=()
     [ "$PROTO" = ws ] && extra+=(--ws)
     [ "$v" = 1 ] && extra+=(--tag-log "$work/tags.txt")
-    $B/benchview --port $HTTP --prefix /live/bench --first 0 --count "$K" --seconds $((S + WARM)) \
+    "${GEN_CPU[@]}" $B/benchview --port $HTTP --prefix /live/bench --first 0 --count "$K" --seconds $((S + WARM)) \
       --warmup $WARM "${extra[@]}" >"$work/view$v.json" &
     viewers+=($!)
   done
@@ -194,14 +207,14 @@ curl -sf http://127.0.0.1:$HTTP/metrics >"$work/metrics.txt"
 for p in "${viewers[@]}"; do wait "$p" || true; done
 # time to first frame: fresh viewers joining running streams (after the window, so they do not disturb it)
 join=$((K < 20 ? K : 20))
-$B/benchview --port $HTTP --prefix /live/bench --first 0 --count $join --stagger 50 --seconds 2.5 --warmup 1.5 \
+"${GEN_CPU[@]}" $B/benchview --port $HTTP --prefix /live/bench --first 0 --count $join --stagger 50 --seconds 2.5 --warmup 1.5 \
   $([ "$PROTO" = ws ] && echo --ws) >"$work/join.json" || true
 load1=$(loadavg)
 kill -TERM $GW; wait $GW || true
 for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true; done
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
 
-python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
+python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}$([ "$SPLIT" = 1 ] && echo +split)" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
   "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
 import json, sys, glob, os
 K, V, R, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -245,18 +258,21 @@ if os.path.exists(work + "/stamps.txt"):
         ts, us, idx = map(int, line.split())
         first_ts.setdefault(idx, ts)
         sent[(idx, (ts - first_ts[idx]) // 90)] = us
-lat = []
+lat, arrived = [], []  # read by the viewer; queued on the viewer's socket (kernel stamp, excludes its scheduling)
 unmatched = 0
 if os.path.exists(work + "/tags.txt"):
     for line in open(work + "/tags.txt"):
-        idx, ms, us = map(int, line.split())
+        idx, ms, us, arrival_us = map(int, line.split())
         if idx not in first_ts:
             continue
         if (idx, ms) in sent:
             lat.append((us - sent[(idx, ms)]) / 1000)
+            if arrival_us:
+                arrived.append((arrival_us - sent[(idx, ms)]) / 1000)
         else:
             unmatched += 1
 lat.sort()
+arrived.sort()
 packets = p1 - p0
 res = {
   "streams": K, "viewers_per_stream": V, "mbit_per_stream": R, "mode": mode, "senders": senders,
@@ -287,6 +303,9 @@ res = {
   "latency_ms_p50": round(pct(lat, 50), 2) if lat else None,
   "latency_ms_p99": round(pct(lat, 99), 2) if lat else None,
   "latency_ms_max": round(lat[-1], 2) if lat else None,
+  "latency_arrived_ms_p50": round(pct(arrived, 50), 2) if arrived else None,
+  "latency_arrived_ms_p99": round(pct(arrived, 99), 2) if arrived else None,
+  "latency_arrived_ms_max": round(arrived[-1], 2) if arrived else None,
   "ttff_viewers": join.get("first_frames", 0),
   "ttff_ms_p50": join.get("ttff_ms_p50"), "ttff_ms_p99": join.get("ttff_ms_p99"),
   "ttff_ms_max": join.get("ttff_ms_max"),
@@ -299,7 +318,7 @@ res["row"] = (
     f"{r['gbgate_ctx_per_s']} | {r['rss_mb']} | {r['rss_streams_mb']} | {r['gop_peak_mb']} | "
     f"{r['rss_target_peak_mb']} | {r['udp_drops']} | {r['rtp_lost']} / {r['rtp_lost_since_start']} | "
     f"{r['input_kbps_avg']} | {r['viewers_ok']}/{K * V} | {r['viewer_kbps_min']:.0f} / {r['viewer_kbps_avg']} | "
-    f"{r['latency_ms_p50']} / {r['latency_ms_p99']} | {r['ttff_ms_p50']} / {r['ttff_ms_max']} | "
+    f"{r['latency_ms_p50']} / {r['latency_ms_p99']} ({r['latency_arrived_ms_p99']}) | {r['ttff_ms_p50']} / {r['ttff_ms_max']} | "
     f"{r['gbsim_cpu_pct']} | {r['viewers_cpu_pct']} | {load0}-{load1} |")
 print(json.dumps(res))
 print(res["row"], file=sys.stderr)

@@ -6,10 +6,13 @@
  *
  * The stream is decoded just enough to find FLV tag boundaries: HTTP chunked transfer coding or WebSocket
  * frames, then FLV tag headers. With --tag-log FILE, every video tag fully read inside the measuring window
- * is written as "<viewer index> <FLV timestamp ms> <CLOCK_REALTIME us when its last byte was read>"
- * (bounded by --tag-log-max lines); scripts/bench.sh joins it with `gbsim send --stamp-log` to get the
- * latency the gateway adds. Cheap by design (one read per readiness event, 256 KiB buffer, a byte-level
- * state machine that never copies payload) so it does not steal the gateway's CPU.
+ * is written as "<viewer index> <FLV timestamp ms> <CLOCK_REALTIME us when its last byte was read>
+ * <CLOCK_REALTIME us when the kernel queued the last segment that read returned>" (bounded by --tag-log-max
+ * lines); scripts/bench.sh joins it with `gbsim send --stamp-log` to get the latency the gateway adds. The
+ * second time (SO_TIMESTAMPNS; on loopback the segment is stamped inside the gateway's write) leaves out this
+ * reader's own scheduling delay, so the two times split a latency tail between the gateway and the reader.
+ * Cheap by design (one read per readiness event, 256 KiB buffer, a byte-level state machine that never copies
+ * payload) so it does not steal the gateway's CPU.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,7 +76,8 @@ struct run {
     bool measuring;
     FILE *tag_log;
     long long tag_log_left;
-    long long read_wall_us; /* CLOCK_REALTIME of the read() being decoded */
+    long long read_wall_us;    /* CLOCK_REALTIME of the read() being decoded */
+    long long arrival_wall_us; /* the kernel's receive stamp of the last segment it returned; 0: none */
     double read_mono;
 };
 
@@ -91,7 +95,7 @@ static void tag_complete(struct run *r, struct conn *c)
     if (c->first_frame_at == 0) c->first_frame_at = r->read_mono;
     if (r->measuring && r->tag_log && r->tag_log_left > 0) {
         r->tag_log_left--;
-        fprintf(r->tag_log, "%d %u %lld\n", c->index, c->tag_ts, r->read_wall_us);
+        fprintf(r->tag_log, "%d %u %lld %lld\n", c->index, c->tag_ts, r->read_wall_us, r->arrival_wall_us);
     }
 }
 
@@ -209,6 +213,7 @@ struct target {
     struct sockaddr_in sa;
     const char *host, *prefix;
     bool ws;
+    bool stamp_arrivals; /* --tag-log: ask the kernel for receive timestamps */
     int ep;
 };
 
@@ -240,8 +245,30 @@ static void open_conn(const struct target *t, struct conn *c)
     }
     fcntl(c->fd, F_SETFL, O_NONBLOCK);
     c->connected = true;
+    if (t->stamp_arrivals) setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){1}, sizeof(int));
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* read() that also returns the receive timestamp of the last segment read (0 when none was attached). */
+static ssize_t read_stamped(int fd, uint8_t *buf, size_t len, long long *arrival_us)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    ssize_t r = recvmsg(fd, &msg, 0);
+    *arrival_us = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); r > 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS) continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        *arrival_us = ts.tv_sec * 1000000ll + ts.tv_nsec / 1000;
+    }
+    return r;
 }
 
 static void usage(void)
@@ -292,7 +319,8 @@ int main(int argc, char **argv)
     int ep = epoll_create1(0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &sa.sin_addr);
-    struct target tgt = {.sa = sa, .host = host, .prefix = prefix, .ws = ws, .ep = ep};
+    struct target tgt = {
+        .sa = sa, .host = host, .prefix = prefix, .ws = ws, .stamp_arrivals = tag_log != NULL, .ep = ep};
     for (int i = 0; i < count; i++) {
         conns[i].index = first + i;
         conns[i].fd = -1;
@@ -316,7 +344,7 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
-            ssize_t r = read(c->fd, buf, sizeof buf);
+            ssize_t r = read_stamped(c->fd, buf, sizeof buf, &run.arrival_wall_us);
             if (r <= 0) {
                 if (r < 0 && errno == EAGAIN) continue;
                 epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
