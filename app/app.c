@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libavutil/log.h>
 #include <pthread.h>
 #include <re.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include "common/sbuf.h"
 #include "media/stream.h"
 #include "media/worker.h"
+#include "relay/av_lazy.h"
 #include "relay/http_server.h"
 #include "relay/live.h"
 #include "relay/recorder.h"
@@ -191,6 +191,11 @@ static int parse_args(int argc, char **argv, bool *print_config)
         case 'o': overrides[noverrides++] = optarg; break;
         case 'V':
             printf("gbgate %s\n", GBGATE_VERSION);
+            char ffmpeg[256];
+            log_set_level(LL_WARN); /* the load's own log line is not part of the answer */
+            av_lazy_describe(ffmpeg,
+                             sizeof ffmpeg); /* loaded here only to report them (and prove they load) */
+            printf("FFmpeg (loaded on first use): %s\n", ffmpeg);
             free(overrides);
             exit(0);
         case 'h':
@@ -239,7 +244,6 @@ int app_main(int argc, char **argv)
     if (log_level_parse(config.log.level, &lvl) == 0) log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
     gbuf_process_init();
-    av_log_set_level(AV_LOG_ERROR); /* libav's chatter is not ours to print; errors still are */
     raise_fd_limit();
     started_ms = clock_mono_ms();
     char err[512] = "";

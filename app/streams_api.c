@@ -223,6 +223,11 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
         audio = json_pack("{s:s,s:i,s:i,s:s}", "codec", codec_name(st->acodec), "sample_rate",
                           (json_int_t)st->sample_rate, "channels", (json_int_t)st->channels, "viewer_codec",
                           to_aac ? codec_name(CODEC_AAC) : codec_name(st->acodec));
+        if (to_aac)
+            json_object_set_new(audio, "transcode",
+                                json_pack("{s:I,s:I,s:I}", "frames_in", (json_int_t)st->audio_transcode_in,
+                                          "frames_out", (json_int_t)st->audio_transcode_out,
+                                          "held_for_ffmpeg", (json_int_t)st->audio_held));
     }
     json_t *o = json_pack(
         "{s:s,s:s,s:s,s:I,s:i,s:b,s:i,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:s,s:o}", "id", e->id,

@@ -19,6 +19,9 @@ struct stream_stats {
     enum codec_id vcodec, acodec;
     uint32_t width, height, fps_milli; /* fps * 1000 */
     uint32_t sample_rate, channels;
+    /* G.711 -> AAC for viewers (relay/live.c): frames into the transcoder, AAC frames out, and frames that
+     * waited for FFmpeg to load (relay/av_lazy.h) */
+    uint64_t audio_transcode_in, audio_transcode_out, audio_held;
     uint64_t started_at_ms, last_packet_ms; /* wall clock */
     uint32_t payload_type;
     uint64_t rtcp_sr_received, rtcp_rr_sent;

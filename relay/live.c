@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "media/timescale.h"
+#include "relay/av_lazy.h"
 #include "relay/transcode.h"
 
 #define MODULE "live"
@@ -42,7 +43,19 @@ struct live {
     bool started;                        /* the first keyframe (or audio-only frame) went out */
     struct audio_transcoder *transcoder; /* G.711 -> AAC for browsers, once per stream */
     bool transcode_failed;
+    /* G.711 that came before FFmpeg was loaded (relay/av_lazy.h): the track and its frames wait, in order,
+     * while a helper thread loads it, so this worker never blocks on dlopen */
+    bool transcode_waiting;
+    enum codec_id waiting_codec;
+    uint32_t waiting_rate;
+    uint8_t waiting_channels;
+    struct media_frame *held; /* HELD_FRAMES_MAX slots, allocated on first use */
+    size_t held_n;
+    uint64_t held_total;
 };
+
+/* ~1.3 s of 20 ms G.711 frames: loading takes 40-70 ms, so only a machine far behind drops the oldest */
+#define HELD_FRAMES_MAX 64
 
 static void (*viewers_hook)(const char *id, int viewers);
 static void (*first_frame_hook)(const char *id);
@@ -127,6 +140,9 @@ void live_memory_metrics(struct sbuf *b)
                 "gbgate_buffer_allocs_total{source=\"pool\"} %llu\n"
                 "gbgate_buffer_allocs_total{source=\"malloc\"} %llu\n",
                 (unsigned long long)g.pool_hits, (unsigned long long)g.mallocs);
+    gauge(b, "gbgate_ffmpeg_loaded", "1 once FFmpeg's libraries are loaded (on first use, relay/av_lazy.h)",
+          "gauge");
+    sbuf_printf(b, "gbgate_ffmpeg_loaded %d\n", av_lazy_loaded());
     gauge(b, "gbgate_malloc_bytes", "the C heap (mallinfo2): allocated, free inside the arenas, mmapped",
           "gauge");
     sbuf_printf(b,
@@ -191,11 +207,74 @@ static bool wants_transcode(const struct media_track *t)
            worker_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
 }
 
+static bool is_g711(enum codec_id codec)
+{
+    return codec == CODEC_G711A || codec == CODEC_G711U;
+}
+
+static void wait_for_ffmpeg(struct live *l, const struct media_track *in)
+{
+    if (!l->transcode_waiting)
+        log_info(MODULE, "[%s] %s held until FFmpeg is loaded (first use), then transcoded to AAC", l->id,
+                 codec_name(in->codec));
+    l->transcode_waiting = true;
+    l->waiting_codec = in->codec;
+    l->waiting_rate = in->sample_rate;
+    l->waiting_channels = in->channels;
+    av_lazy_load_async();
+}
+
+/* Keeps a G.711 frame (its buffer reference moves here) until FFmpeg is loaded; full: the oldest goes. */
+static void hold_frame(struct live *l, struct media_frame *f)
+{
+    if (!l->held && !(l->held = malloc(HELD_FRAMES_MAX * sizeof *l->held))) {
+        media_frame_release(f);
+        return;
+    }
+    if (l->held_n == HELD_FRAMES_MAX) {
+        media_frame_release(&l->held[0]);
+        memmove(l->held, l->held + 1, (HELD_FRAMES_MAX - 1) * sizeof *l->held);
+        l->held_n--;
+        log_warn(MODULE, "[%s] FFmpeg still loading: the oldest held audio frame dropped", l->id);
+    }
+    l->held[l->held_n++] = *f;
+    l->held_total++;
+    f->buf = NULL;
+}
+
+static void release_held(struct live *l)
+{
+    for (size_t i = 0; i < l->held_n; i++) media_frame_release(&l->held[i]);
+    free(l->held);
+    l->held = NULL;
+    l->held_n = 0;
+}
+
+static void live_on_track(void *sink, const struct media_track *in);
+static void live_on_frame(void *sink, struct media_frame *f);
+
+/* FFmpeg is loaded: the waiting track gets its transcoder (viewers see AAC), the held frames go through it.
+ */
+static void resume_transcode(struct live *l)
+{
+    l->transcode_waiting = false;
+    struct media_track t = {
+        .codec = l->waiting_codec, .sample_rate = l->waiting_rate, .channels = l->waiting_channels};
+    live_on_track(l, &t);
+    for (size_t i = 0; i < l->held_n; i++) live_on_frame(l, &l->held[i]);
+    l->held_n = 0;
+    release_held(l);
+}
+
 static void live_on_track(void *sink, const struct media_track *in)
 {
     struct live *l = sink;
     const struct media_track *t = in;
     if (wants_transcode(in) && !l->transcode_failed) {
+        if (!l->transcoder && !av_lazy_loaded()) {
+            wait_for_ffmpeg(l, in);
+            return;
+        }
         if (!l->transcoder) {
             char err[128];
             l->transcoder = audio_transcoder_create(in->codec, in->sample_rate ? in->sample_rate : 8000,
@@ -233,7 +312,14 @@ static void on_transcoded(void *arg, struct media_frame *f)
 static void live_on_frame(void *sink, struct media_frame *f)
 {
     struct live *l = sink;
-    if (l->transcoder && (f->codec == CODEC_G711A || f->codec == CODEC_G711U)) {
+    if (l->transcode_waiting && is_g711(f->codec)) {
+        if (!av_lazy_loaded()) {
+            hold_frame(l, f);
+            return;
+        }
+        resume_transcode(l);
+    }
+    if (l->transcoder && is_g711(f->codec)) {
         audio_transcoder_input(l->transcoder, f, on_transcoded, l); /* bad input is counted inside */
         media_frame_release(f);
         return;
@@ -297,6 +383,7 @@ static void live_on_close(void *sink, const char *reason)
     gop_clear(l);
     free(l->gop);
     audio_transcoder_destroy(l->transcoder);
+    release_held(l);
     flv_tag_release(&l->vseq);
     flv_tag_release(&l->aseq);
     flv_tag_release(&l->meta);
@@ -315,6 +402,13 @@ static void live_fill_stats(void *sink, struct stream_stats *st)
     }
     st->viewer_bytes = bytes;
     st->viewers_dropped_frames = dropped;
+    if (l->transcoder) {
+        struct audio_transcoder_stats ts;
+        audio_transcoder_stats(l->transcoder, &ts);
+        st->audio_transcode_in = ts.frames_in;
+        st->audio_transcode_out = ts.frames_out;
+    }
+    st->audio_held = l->held_total;
 }
 
 const struct stream_sink_ops live_sink_ops = {live_on_track, live_on_frame, live_on_close, live_fill_stats};

@@ -390,7 +390,6 @@ void rtmp_relays_metrics(struct sbuf *b)
 
 void rtmp_relays_init(const struct gb_config *cfg)
 {
-    avformat_network_init();
     queue_max_bytes = (size_t)cfg->relay.queue_kb * 1024;
     sink_budget_bytes = (size_t)cfg->stream.viewer_queue_kb * 1024;
     reconnect_max_ms = cfg->relay.reconnect_max_s * 1000;

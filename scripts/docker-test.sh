@@ -94,6 +94,7 @@ if [ "$ENGINE" = docker ]; then
     }
 else
     # builds (cached layers are reused) and runs `gbgate --version` in the result: binary and libraries load
+    # (--version also loads FFmpeg, which gbgate otherwise loads on first use)
     timeout -k 30 "$BUILD_TIMEOUT" bash "$SMOKE" -t "$IMAGE" "$ROOT" gbgate --version >"$WORK/build.log" 2>&1 || {
         tail -n 30 "$WORK/build.log" | sed 's/^/  | /'
         fail "image build (or gbgate --version in it) failed or timed out after $(($(now) - t0))s"
@@ -112,7 +113,9 @@ fi
 size=$(engine image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)
 say "built in $(($(now) - t0))s, image size $size"
 version=$(engine run --rm "$IMAGE" gbgate --version 2>&1) || fail "gbgate --version failed in the image: $version"
-say "image runs: $version"
+# FFmpeg is loaded on first use (relay/av_lazy.h), not at start: --version loads it, so this proves the image has it
+grep -q "libavcodec [0-9]" <<<"$version" || fail "gbgate --version did not load FFmpeg in the image: $version"
+say "image runs: $(tr '\n' ' ' <<<"$version")"
 
 # --- free ports on the host (host networking: the container binds the host's ports) ----------------------------
 used_ports() { ss -Htuln 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u; }
