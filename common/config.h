@@ -48,7 +48,8 @@ struct gb_config {
         char ip[CFG_STR_MAX]; /* advertised in SDP */
         int workers;          /* 0 = one per core */
         bool pin_workers;
-        int rtp_port;                   /* shared port (UDP and TCP) */
+        int rt_priority; /* SCHED_FIFO priority of the media workers where allowed; 0 = SCHED_OTHER */
+        int rtp_port;    /* shared port (UDP and TCP) */
         int rtp_port_min, rtp_port_max; /* rtp_port_range "min-max" */
         int rtp_timeout_s;
         int udp_rcvbuf_kb;

@@ -478,6 +478,28 @@ static void on_check(uv_check_t *h)
     pace_round(h->data);
 }
 
+/* media.rt_priority: a woken worker runs at once instead of queueing behind whatever holds its CPU. On a
+ * shared machine that wait was most of the added latency's p99 (docs/PERFORMANCE.md, sixth round); media
+ * servers have long run their media threads real-time for the same reason. A worker sleeps between rounds and
+ * bounds what one round writes, and the kernel keeps a share of every CPU for normal tasks, so the control
+ * thread still runs. Without the permission (no root, no CAP_SYS_NICE, a cgroup without real-time time) it
+ * stays normal. */
+static void set_rt_priority(struct worker *w)
+{
+    static atomic_bool reported;
+    int prio = config->media.rt_priority;
+    if (prio <= 0) return;
+    struct sched_param sp = {.sched_priority = prio};
+    int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (!e) w->counters.rt_priority = (uint64_t)prio;
+    if (atomic_exchange(&reported, true)) return;
+    if (e)
+        log_warn("media", "media.rt_priority = %d not applied (%s): workers run at normal priority", prio,
+                 strerror(e));
+    else
+        log_info("media", "workers run SCHED_FIFO at priority %d (media.rt_priority)", prio);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -491,6 +513,7 @@ static void *worker_main(void *arg)
         CPU_SET(w->index % CPU_SETSIZE, &set);
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     }
+    set_rt_priority(w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     gbuf_pool_drain();
     return NULL;

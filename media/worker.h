@@ -26,6 +26,7 @@ struct worker_counters {
     uint64_t tcp_connections, tcp_bytes;
     uint64_t tasks;
     uint64_t rounds, paced_rounds; /* loop rounds; rounds that waited for media.rx_coalesce_us */
+    uint64_t rt_priority;          /* SCHED_FIFO priority obtained (media.rt_priority), 0 = SCHED_OTHER */
 };
 
 /* Binds the shared sockets (in worker order, so BPF index i is worker i) and starts the threads.

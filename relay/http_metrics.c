@@ -30,7 +30,8 @@ void http_set_metrics_hook(void (*fn)(struct sbuf *out))
 
 #define WORKER_METRIC(name, help, field)                                                                     \
     do {                                                                                                     \
-        sbuf_printf(&b, "# HELP gbgate_worker_" name " " help "\n# TYPE gbgate_worker_" name " counter\n");  \
+        sbuf_printf(&b, "# HELP gbgate_worker_" name " " help "\n# TYPE gbgate_worker_" name " %s\n",        \
+                    strstr(name, "_total") ? "counter" : "gauge");                                           \
         for (int i = 0; i < workers_count(); i++)                                                            \
             sbuf_printf(&b, "gbgate_worker_" name "{worker=\"%d\"} %llu\n", i,                               \
                         (unsigned long long)worker_counters(worker_get(i))->field);                          \
@@ -67,6 +68,8 @@ char *http_metrics_text(size_t *len)
     WORKER_METRIC("not_rtp_total", "datagrams on the shared port that are not RTP", not_rtp);
     WORKER_METRIC("rounds_total", "event loop rounds", rounds);
     WORKER_METRIC("paced_rounds_total", "rounds that first waited out media.rx_coalesce_us", paced_rounds);
+    WORKER_METRIC("rt_priority", "SCHED_FIFO priority the worker runs at (media.rt_priority; 0 = normal)",
+                  rt_priority);
     live_memory_metrics(&b);
     if (metrics_hook) metrics_hook(&b);
     return sbuf_take(&b, len);
