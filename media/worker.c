@@ -478,12 +478,12 @@ static void on_check(uv_check_t *h)
     pace_round(h->data);
 }
 
-/* media.rt_priority: a woken worker runs at once instead of queueing behind whatever holds its CPU. On a
- * shared machine that wait was most of the added latency's p99 (docs/PERFORMANCE.md, sixth round); media
- * servers have long run their media threads real-time for the same reason. A worker sleeps between rounds and
- * bounds what one round writes, and the kernel keeps a share of every CPU for normal tasks, so the control
- * thread still runs. Without the permission (no root, no CAP_SYS_NICE, a cgroup without real-time time) it
- * stays normal. */
+/* media.rt_priority (opt-in): a woken worker runs at once instead of queueing behind whatever holds its CPU.
+ * On a shared machine that wait was most of the added latency's p99 (docs/PERFORMANCE.md, sixth round), but
+ * more, smaller rounds cost CPU in some scenarios, so it is off by default (docs/DEPLOYMENT.md has the
+ * trade). A worker sleeps between rounds and bounds what one round writes, and the kernel keeps a share of
+ * every CPU for normal tasks, so the control thread still runs. Without the permission (no root, no
+ * CAP_SYS_NICE, a cgroup without real-time time) it stays normal. */
 static void set_rt_priority(struct worker *w)
 {
     static atomic_bool reported;

@@ -101,7 +101,7 @@ v = video_stream(res.get("p"))
 check.near("shared port: frames within 2%", int(v.get("nb_read_frames", 0)), SENT, SENT * 0.02)
 unknown = gw.metric_sum("gbgate_worker_unknown_ssrc_total")
 check.ok("unknown SSRC counted in /metrics", unknown > 0, unknown)
-# media.rx_coalesce_us (default 1000): packets that arrive within the period are read in one loop round, so the
+# media.rx_coalesce_us (default 500): packets that arrive within the period are read in one loop round, so the
 # workers took fewer rounds than datagrams and some rounds waited out the period (media_payloads runs with 0)
 rounds, paced = gw.metric_sum("gbgate_worker_rounds_total"), gw.metric_sum("gbgate_worker_paced_rounds_total")
 datagrams = gw.metric_sum("gbgate_worker_udp_packets_total")
