@@ -52,6 +52,7 @@ struct live {
     struct media_frame *held; /* HELD_FRAMES_MAX slots, allocated on first use */
     size_t held_n;
     uint64_t held_total;
+    bool held_overflowed; /* logged once: a load that never ends must not flood the log */
 };
 
 /* ~1.3 s of 20 ms G.711 frames: loading takes 40-70 ms, so only a machine far behind drops the oldest */
@@ -235,7 +236,9 @@ static void hold_frame(struct live *l, struct media_frame *f)
         media_frame_release(&l->held[0]);
         memmove(l->held, l->held + 1, (HELD_FRAMES_MAX - 1) * sizeof *l->held);
         l->held_n--;
-        log_warn(MODULE, "[%s] FFmpeg still loading: the oldest held audio frame dropped", l->id);
+        if (!l->held_overflowed)
+            log_warn(MODULE, "[%s] FFmpeg still loading: the oldest held audio frames are dropped", l->id);
+        l->held_overflowed = true;
     }
     l->held[l->held_n++] = *f;
     l->held_total++;
@@ -253,8 +256,7 @@ static void release_held(struct live *l)
 static void live_on_track(void *sink, const struct media_track *in);
 static void live_on_frame(void *sink, struct media_frame *f);
 
-/* FFmpeg is loaded: the waiting track gets its transcoder (viewers see AAC), the held frames go through it.
- */
+/* FFmpeg is loaded: the track gets its transcoder (viewers see AAC), the held frames go through it. */
 static void resume_transcode(struct live *l)
 {
     l->transcode_waiting = false;
