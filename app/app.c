@@ -191,10 +191,11 @@ static int parse_args(int argc, char **argv, bool *print_config)
         case 'o': overrides[noverrides++] = optarg; break;
         case 'V':
             printf("gbgate %s\n", GBGATE_VERSION);
+            /* FFmpeg is loaded here only to report it, which also proves it loads (the image runs this); the
+             * load's own log line is not part of the answer */
             char ffmpeg[256];
-            log_set_level(LL_WARN); /* the load's own log line is not part of the answer */
-            av_lazy_describe(ffmpeg,
-                             sizeof ffmpeg); /* loaded here only to report them (and prove they load) */
+            log_set_level(LL_WARN);
+            av_lazy_describe(ffmpeg, sizeof ffmpeg);
             printf("FFmpeg (loaded on first use): %s\n", ffmpeg);
             free(overrides);
             exit(0);

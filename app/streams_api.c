@@ -218,8 +218,8 @@ static json_t *entry_json(const struct stream_entry *e, const struct api_request
     if (st->acodec) {
         /* what FLV/RTMP viewers get: G.711 becomes AAC once per stream unless stream.audio_transcode = off
          * (relay/live.c), so a player showing AAC for a G.711 camera is not a mystery */
-        bool to_aac = (st->acodec == CODEC_G711A || st->acodec == CODEC_G711U) &&
-                      app_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
+        bool to_aac =
+            codec_is_g711(st->acodec) && app_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
         audio = json_pack("{s:s,s:i,s:i,s:s}", "codec", codec_name(st->acodec), "sample_rate",
                           (json_int_t)st->sample_rate, "channels", (json_int_t)st->channels, "viewer_codec",
                           to_aac ? codec_name(CODEC_AAC) : codec_name(st->acodec));

@@ -130,8 +130,7 @@ void audio_es_raw_payload(struct audio_es *a, const struct audio_es_out *o, cons
 void audio_es_raw_end(struct audio_es *a, const struct audio_es_out *o)
 {
     int64_t duration = 0; /* G.711: one byte per sample at 8 kHz */
-    if (a->track.codec == CODEC_G711A || a->track.codec == CODEC_G711U)
-        duration = (int64_t)a->len * 90000 / 8000;
+    if (codec_is_g711(a->track.codec)) duration = (int64_t)a->len * 90000 / 8000;
     emit_frame(a, o, duration);
 }
 

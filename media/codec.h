@@ -32,6 +32,10 @@ static inline bool codec_is_audio(enum codec_id c)
 {
     return c >= CODEC_AAC;
 }
+static inline bool codec_is_g711(enum codec_id c)
+{
+    return c == CODEC_G711A || c == CODEC_G711U;
+}
 /* Sample rate of a headerless speech codec (G.711, G.722, G.723, G.729), 0 for every other codec. */
 uint32_t codec_fixed_sample_rate(enum codec_id c);
 /* Lower-case name for the API ("h264", "h265", "aac", "g711a", ...). */

@@ -168,7 +168,7 @@ void av_lazy_describe(char *out, size_t size)
     unsigned v[] = {avformat_version(), avcodec_version(), avutil_version(), swresample_version()};
     const char *names[] = {"libavformat", "libavcodec", "libavutil", "libswresample"};
     size_t used = 0;
-    for (size_t i = 0; i < 4 && used < size; i++)
+    for (size_t i = 0; i < sizeof v / sizeof v[0] && used < size; i++)
         used += (size_t)snprintf(out + used, size - used, "%s%s %u.%u.%u", i ? ", " : "", names[i],
                                  v[i] >> 16, (v[i] >> 8) & 0xff, v[i] & 0xff);
 }

@@ -204,13 +204,7 @@ static uint32_t current_ts(struct live *l)
 
 static bool wants_transcode(const struct media_track *t)
 {
-    return (t->codec == CODEC_G711A || t->codec == CODEC_G711U) &&
-           worker_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
-}
-
-static bool is_g711(enum codec_id codec)
-{
-    return codec == CODEC_G711A || codec == CODEC_G711U;
+    return codec_is_g711(t->codec) && worker_config()->stream.audio_transcode != AUDIO_TRANSCODE_OFF;
 }
 
 static void wait_for_ffmpeg(struct live *l, const struct media_track *in)
@@ -264,7 +258,7 @@ static void resume_transcode(struct live *l)
         .codec = l->waiting_codec, .sample_rate = l->waiting_rate, .channels = l->waiting_channels};
     live_on_track(l, &t);
     for (size_t i = 0; i < l->held_n; i++) live_on_frame(l, &l->held[i]);
-    l->held_n = 0;
+    l->held_n = 0; /* live_on_frame took each frame's reference */
     release_held(l);
 }
 
@@ -314,14 +308,14 @@ static void on_transcoded(void *arg, struct media_frame *f)
 static void live_on_frame(void *sink, struct media_frame *f)
 {
     struct live *l = sink;
-    if (l->transcode_waiting && is_g711(f->codec)) {
+    if (l->transcode_waiting && codec_is_g711(f->codec)) {
         if (!av_lazy_loaded()) {
             hold_frame(l, f);
             return;
         }
         resume_transcode(l);
     }
-    if (l->transcoder && is_g711(f->codec)) {
+    if (l->transcoder && codec_is_g711(f->codec)) {
         audio_transcoder_input(l->transcoder, f, on_transcoded, l); /* bad input is counted inside */
         media_frame_release(f);
         return;
