@@ -38,7 +38,7 @@ void video_au_destroy(struct video_au *au)
 {
     gbuf_unref(au->buf);
     au->buf = NULL;
-    au->chunk_used = 0;
+    au->chunk_used = au->chunk_cap = 0;
     reset_unit(au);
 }
 
@@ -109,6 +109,7 @@ static void move_to_new_chunk(struct video_au *au, size_t payload_cap)
     gbuf_unref(au->buf);
     au->buf = chunk;
     au->chunk_used = 0;
+    au->chunk_cap = chunk->cap;
     au->base = 0;
 }
 
@@ -121,7 +122,7 @@ static bool reserve(struct video_au *au, size_t extra)
         return false;
     }
     if (!au->open) {
-        size_t room = au->buf ? au->buf->cap - au->chunk_used : 0;
+        size_t room = au->chunk_cap - au->chunk_used; /* 0 without a chunk */
         if (room < FRAME_HEADROOM + MIN_START_ROOM + extra + FRAME_TAILROOM)
             move_to_new_chunk(au, MIN_START_ROOM + extra);
         else
@@ -134,10 +135,10 @@ static bool reserve(struct video_au *au, size_t extra)
         au->key_room = true;
         size_t want = (size_t)au->key_frame + au->key_frame / 8;
         if (want > au->max_frame) want = au->max_frame;
-        if (want > au->len + extra && au->base + FRAME_HEADROOM + want + FRAME_TAILROOM > au->buf->cap)
+        if (want > au->len + extra && au->base + FRAME_HEADROOM + want + FRAME_TAILROOM > au->chunk_cap)
             move_to_new_chunk(au, want);
     }
-    if (au->base + FRAME_HEADROOM + (size_t)au->len + extra + FRAME_TAILROOM > au->buf->cap)
+    if (au->base + FRAME_HEADROOM + (size_t)au->len + extra + FRAME_TAILROOM > au->chunk_cap)
         move_to_new_chunk(au, 2 * ((size_t)au->len + extra));
     return true;
 }
@@ -326,7 +327,7 @@ enum video_au_result video_au_finish(struct video_au *au, struct media_frame *ou
     out->has_params = au->has_params;
     size_t end = (size_t)out->off + au->len + FRAME_TAILROOM;
     end = (end + REGION_ALIGN - 1) & ~(size_t)(REGION_ALIGN - 1);
-    au->chunk_used = end < au->buf->cap ? (uint32_t)end : au->buf->cap;
+    au->chunk_used = end < au->chunk_cap ? (uint32_t)end : au->chunk_cap;
     au->avg_frame = au->avg_frame ? au->avg_frame - au->avg_frame / 8 + au->len / 8 : au->len;
     if (au->key) au->key_frame = au->len; /* the next keyframe gets room for this much (reserve()) */
     reset_unit(au);

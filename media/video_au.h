@@ -44,6 +44,7 @@ struct video_au {
     /* frame memory: the chunk frames are carved from (the builder's own reference) */
     struct gbuf *buf;
     uint32_t chunk_used; /* bytes of buf->data taken by finished frames */
+    uint32_t chunk_cap;  /* buf->cap, kept here: the chunk's header is a cache miss per frame */
     uint32_t avg_frame;  /* running average payload size: sizes the next chunk */
     uint32_t key_frame;  /* payload size of the last keyframe: room reserved for the next one */
 

@@ -158,12 +158,24 @@ static bool grow_queue(struct viewer *v)
     return true;
 }
 
+/* "<len in hex>\r\n": per tag per viewer, so by hand rather than snprintf (0.5% of gbgate's samples). */
+static uint8_t chunk_size_line(uint8_t out[16], uint32_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    int n = 1;
+    while (n < 8 && (len >> (4 * n))) n++;
+    for (int i = 0; i < n; i++) out[i] = (uint8_t)digits[(len >> (4 * (n - 1 - i))) & 0xf];
+    out[n] = '\r';
+    out[n + 1] = '\n';
+    return (uint8_t)(n + 2);
+}
+
 static void set_framing(struct viewer *v, struct viewer_out_entry *e, bool frame)
 {
     e->pre_len = e->post_len = 0;
     if (!frame) return;
     if (v->framing == FRAMING_HTTP_CHUNKED) {
-        e->pre_len = (uint8_t)snprintf((char *)e->pre, sizeof e->pre, "%x\r\n", e->len);
+        e->pre_len = chunk_size_line(e->pre, e->len);
         memcpy(e->post, "\r\n", 2);
         e->post_len = 2;
     } else if (v->framing == FRAMING_WEBSOCKET) {
