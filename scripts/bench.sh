@@ -54,10 +54,10 @@ if [ "${1:-}" = --table ]; then
   done
   python3 - "$out" <<'PY'
 import json, sys
-print("| streams | viewers/stream | Mbit/s | mode | gbgate CPU % | µs/packet | ctx sw/s | RSS MB | above idle MB "
+print("| streams | viewers/stream | Mbit/s | mode | gbgate CPU % | µs/packet | ctx sw/s | RSS MB | anon MB | above idle MB "
       "| GOP peak MB | memory target MB | UDP drops | RTP lost window / since start | input kbps | viewers ok "
       "| viewer kbps min/avg | latency p50/p99 ms (arrived p99) | TTFF p50/max ms | gbsim CPU % | viewers CPU % | load avg |")
-print("|" + "---|" * 21)
+print("|" + "---|" * 22)
 for line in open(sys.argv[1]):
     print(json.loads(line)["row"])
 PY
@@ -201,6 +201,7 @@ t1=$(cpu_ticks $GW) s1=$(cpu_ticks_all "${sims[@]}") e1=$(udp_errs) x1=$(ctx_swi
 w1=$(date +%s.%N)
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
 cp /proc/$GW/smaps_rollup "$work/smaps_rollup.txt" 2>/dev/null || true
+cp /proc/$GW/smaps "$work/smaps.txt" 2>/dev/null || true
 anon_kb=$(awk '/^Anonymous:/ {print $2}' "$work/smaps_rollup.txt" 2>/dev/null || echo 0)
 curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams.json"
 curl -sf http://127.0.0.1:$HTTP/metrics >"$work/metrics.txt"
@@ -315,7 +316,7 @@ if any("gaps" in v for v in views):
 r = {k: "-" if v is None else v for k, v in res.items()}  # the row --table prints
 res["row"] = (
     f"| {K} | {V} | {R:g} | {mode} | {r['gbgate_cpu_pct']} | {r['gbgate_cpu_us_per_packet']} | "
-    f"{r['gbgate_ctx_per_s']} | {r['rss_mb']} | {r['rss_streams_mb']} | {r['gop_peak_mb']} | "
+    f"{r['gbgate_ctx_per_s']} | {r['rss_mb']} | {r['anon_mb']} | {r['rss_streams_mb']} | {r['gop_peak_mb']} | "
     f"{r['rss_target_peak_mb']} | {r['udp_drops']} | {r['rtp_lost']} / {r['rtp_lost_since_start']} | "
     f"{r['input_kbps_avg']} | {r['viewers_ok']}/{K * V} | {r['viewer_kbps_min']:.0f} / {r['viewer_kbps_avg']} | "
     f"{r['latency_ms_p50']} / {r['latency_ms_p99']} ({r['latency_arrived_ms_p99']}) | {r['ttff_ms_p50']} / {r['ttff_ms_max']} | "

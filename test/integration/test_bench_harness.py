@@ -7,6 +7,7 @@ stamp-log format, or a shifted timestamp, shows up as unmatched or missing frame
 present and never later than the reads, the time-to-first-frame viewers, and nothing lost."""
 import json
 import os
+import re
 import subprocess
 
 import gbtest
@@ -44,4 +45,10 @@ check.eq("no UDP drops on gbgate's sockets", r["udp_drops"], 0)
 check.ok("gbgate CPU measured", r["gbgate_cpu_pct"] > 0, r["gbgate_cpu_pct"])
 check.ok("GOP cache bytes sampled", r["gop_peak_mb"] > 0, r["gop_peak_mb"])
 check.ok("RSS above the idle process", r["rss_streams_mb"] > 0, r["rss_streams_mb"])
+check.ok("private memory measured, within the RSS", 0 < r["anon_mb"] <= r["rss_mb"], (r["anon_mb"], r["rss_mb"]))
+# the markdown row must line up with --table's header (a column added to one and not the other shifts them all)
+with open(os.path.join(gbtest.SOURCE, "scripts", "bench.sh")) as f:
+    columns = re.search(r'"---\|" \* (\d+)', f.read())
+check.ok("--table's separator line found", columns is not None)
+check.eq("row has as many cells as the table header", r["row"].count("|") - 1, int(columns.group(1)) if columns else 0)
 check.summary()
