@@ -19,7 +19,8 @@
 #
 # CPU is gbgate's own (utime+stime from /proc/PID/stat over the measuring window; 100% = one core); the
 # sender (gbsim) and the viewers (benchview) run on the same machine and are reported separately. The load
-# average is recorded with every run: other jobs on the machine disturb CPU% and drops, never the counts.
+# average is recorded with every run: other jobs on the machine disturb CPU% and drops, never the counts. So is
+# the machine's own speed: a fixed CPU job timed before and after the run (calib_ms_before/after in the JSON).
 #
 # Latency: gbsim writes, for the first 200 streams, the wall-clock time each frame's last packet left
 # (--stamp-log) and the first viewer process writes the time each video tag was fully read (--tag-log). The
@@ -101,6 +102,15 @@ if [ "$SPLIT" = 1 ]; then
 fi
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# The machine's own speed, before and after the run: a fixed single-threaded CPU job (~0.2 s), timed. A VM's
+# speed drifts (docs/PERFORMANCE.md): a run whose CPU % is off and whose calibration is slow too was the machine.
+calibrate() {
+  python3 -c 'import time
+t = time.perf_counter(); s = 0
+for i in range(2000000): s += i * i
+print(round((time.perf_counter() - t) * 1000, 1))'
+}
+BENCH_CALIB0=$(calibrate) && export BENCH_CALIB0
 load0=$(loadavg)
 # BENCH_PORT_BASE: where gbgate's ports start (RTP, RTMP +35, HTTP +80, per-stream RTP ports +2000 on)
 PB=${BENCH_PORT_BASE:-18400}
@@ -214,6 +224,7 @@ load1=$(loadavg)
 kill -TERM $GW; wait $GW || true
 for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true; done
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
+BENCH_CALIB1=$(calibrate) && export BENCH_CALIB1
 
 python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}$([ "$SPLIT" = 1 ] && echo +split)" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
   "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
@@ -278,6 +289,7 @@ packets = p1 - p0
 res = {
   "streams": K, "viewers_per_stream": V, "mbit_per_stream": R, "mode": mode, "senders": senders,
   "seconds": round(wall, 1), "loadavg_start": float(load0), "loadavg_end": float(load1),
+  "calib_ms_before": float(os.environ["BENCH_CALIB0"]), "calib_ms_after": float(os.environ["BENCH_CALIB1"]),
   "gbgate_cpu_pct": round(100.0 * (t1 - t0) / hz / wall, 1),
   "gbgate_ctx_per_s": round((x1 - x0) / wall),
   "gbgate_cpu_us_per_packet": round(1e6 * (t1 - t0) / hz / packets, 2) if packets else None,
