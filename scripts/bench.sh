@@ -20,7 +20,7 @@
 # CPU is gbgate's own (utime+stime from /proc/PID/stat over the measuring window; 100% = one core); the
 # sender (gbsim) and the viewers (benchview) run on the same machine and are reported separately. The load
 # average is recorded with every run: other jobs on the machine disturb CPU% and drops, never the counts. So is
-# the machine's own speed: a fixed CPU job timed before and after the run (calib_ms_before/after in the JSON).
+# the VM's steal time over the window (steal_pct: the hypervisor running something else on our vCPUs).
 #
 # Latency: gbsim writes, for the first 200 streams, the wall-clock time each frame's last packet left
 # (--stamp-log) and the first viewer process writes the time each video tag was fully read (--tag-log). The
@@ -102,15 +102,9 @@ if [ "$SPLIT" = 1 ]; then
 fi
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
-# The machine's own speed, before and after the run: a fixed single-threaded CPU job (~0.2 s), timed. A VM's
-# speed drifts (docs/PERFORMANCE.md): a run whose CPU % is off and whose calibration is slow too was the machine.
-calibrate() {
-  python3 -c 'import time
-t = time.perf_counter(); s = 0
-for i in range(2000000): s += i * i
-print(round((time.perf_counter() - t) * 1000, 1))'
-}
-BENCH_CALIB0=$(calibrate) && export BENCH_CALIB0
+# Steal: time the hypervisor ran something else while this VM's vCPUs wanted to run ("cpu" line of /proc/stat,
+# all CPUs): "user nice system idle iowait irq softirq steal" -> "steal total"
+steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 load0=$(loadavg)
 # BENCH_PORT_BASE: where gbgate's ports start (RTP, RTMP +35, HTTP +80, per-stream RTP ports +2000 on)
 PB=${BENCH_PORT_BASE:-18400}
@@ -195,6 +189,7 @@ print(d)' $RANGE_MIN $RANGE_MAX $RTP
 packets() { curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_stream_packets_total/ {s += $2} END {print s + 0}'; }
 sleep $WARM
 t0=$(cpu_ticks $GW) s0=$(cpu_ticks_all "${sims[@]}") e0=$(udp_errs) x0=$(ctx_switches) p0=$(packets)
+BENCH_STEAL0=$(steal_ticks) && export BENCH_STEAL0
 w0=$(date +%s.%N)
 curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams0.json" # loss in the window = end - start
 # GOP-cache bytes every 2 s of the window: RSS is a high-water mark, so it is compared with the peak too
@@ -208,6 +203,7 @@ else
 fi
 kill $gop_sampler 2>/dev/null || true
 t1=$(cpu_ticks $GW) s1=$(cpu_ticks_all "${sims[@]}") e1=$(udp_errs) x1=$(ctx_switches) p1=$(packets)
+BENCH_STEAL1=$(steal_ticks) && export BENCH_STEAL1
 w1=$(date +%s.%N)
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
 cp /proc/$GW/smaps_rollup "$work/smaps_rollup.txt" 2>/dev/null || true
@@ -224,7 +220,6 @@ load1=$(loadavg)
 kill -TERM $GW; wait $GW || true
 for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true; done
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
-BENCH_CALIB1=$(calibrate) && export BENCH_CALIB1
 
 python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}$([ "$SPLIT" = 1 ] && echo +split)" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
   "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
@@ -235,6 +230,14 @@ hz, rss_kb, e0, e1, work = int(sys.argv[11]), int(sys.argv[12]), int(sys.argv[13
 x0, x1, p0, p1 = map(int, sys.argv[16:20]); load0, load1, senders = sys.argv[20], sys.argv[21], int(sys.argv[22])
 rss_idle_kb, anon_kb = int(sys.argv[23]), int(sys.argv[24] or 0)
 wall = w1 - w0
+
+
+def steal_pct(a, b):
+    """steal over all CPUs' time in the window, percent (the ticks of /proc/stat's "cpu" line)"""
+    (sa, ta), (sb, tb) = map(int, a.split()), map(int, b.split())
+    return round(100 * (sb - sa) / (tb - ta), 2) if tb > ta else None
+
+
 streams = json.load(open(work + "/streams.json"))["streams"]
 try:
     streams0 = json.load(open(work + "/streams0.json"))["streams"]
@@ -289,7 +292,7 @@ packets = p1 - p0
 res = {
   "streams": K, "viewers_per_stream": V, "mbit_per_stream": R, "mode": mode, "senders": senders,
   "seconds": round(wall, 1), "loadavg_start": float(load0), "loadavg_end": float(load1),
-  "calib_ms_before": float(os.environ["BENCH_CALIB0"]), "calib_ms_after": float(os.environ["BENCH_CALIB1"]),
+  "steal_pct": steal_pct(os.environ["BENCH_STEAL0"], os.environ["BENCH_STEAL1"]),
   "gbgate_cpu_pct": round(100.0 * (t1 - t0) / hz / wall, 1),
   "gbgate_ctx_per_s": round((x1 - x0) / wall),
   "gbgate_cpu_us_per_packet": round(1e6 * (t1 - t0) / hz / packets, 2) if packets else None,
