@@ -4,7 +4,8 @@ Four streams for six seconds, with the load generators on another CPU than gbgat
 numbers are meaningless, the fields and the joins are not). Checks what a broken harness would get wrong: every
 viewer served at the stream's bitrate, every video tag matched to the frame gbsim stamped (a changed tag-log or
 stamp-log format, or a shifted timestamp, shows up as unmatched or missing frames), the socket arrival times
-present and never later than the reads, the time-to-first-frame viewers, and nothing lost."""
+present and never later than the reads, the time-to-first-frame viewers, nothing lost, the private memory and
+steal time fields, and a table row with as many cells as --table's header."""
 import json
 import os
 import re
