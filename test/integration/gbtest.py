@@ -49,19 +49,33 @@ def _port_free(port):
     return True
 
 
-def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1."""
+# Single ports and port blocks come from separate ranges: a gateway's RTP port drawn inside its own RTP port range
+# is a configuration error (it failed CI once: media.rtp_port 53055 in 53054-53093).
+SINGLE_PORTS = (42000, 59000)
+BLOCK_BASES = (20000, 39000)  # even bases; blocks of up to a few hundred ports stay below SINGLE_PORTS
+
+
+def free_port(exclude=()):
+    """A port free for both TCP and UDP on 127.0.0.1, not in `exclude`."""
     for _ in range(200):
-        p = random.randint(20000, 59000)
-        if _port_free(p):
+        p = random.randint(*SINGLE_PORTS)
+        if p not in exclude and _port_free(p):
             return p
     raise RuntimeError("no free port")
+
+
+def free_ports(count):
+    """`count` different free ports (free_port() twice may draw the same one: nothing is bound in between)."""
+    ports = []
+    while len(ports) < count:
+        ports.append(free_port(exclude=ports))
+    return ports
 
 
 def free_port_block(count):
     """`count` consecutive ports free for TCP and UDP, starting at an even port."""
     for _ in range(200):
-        base = random.randint(10000, 29000) * 2
+        base = random.randint(BLOCK_BASES[0] // 2, BLOCK_BASES[1] // 2) * 2
         if all(_port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no free port block")
@@ -102,10 +116,7 @@ class Gateway:
         os.makedirs(OUTPUT, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=f"{name}-", dir=OUTPUT)
         self.name = name
-        self.http_port = free_port()
-        self.sip_port = free_port()
-        self.rtmp_port = free_port()
-        self.rtp_port = free_port()
+        self.http_port, self.sip_port, self.rtmp_port, self.rtp_port = free_ports(4)
         self.range_min = free_port_block(40)
         self.range_max = self.range_min + 39
         self.log_path = os.path.join(self.dir, "gbgate.log")
