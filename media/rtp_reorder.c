@@ -4,8 +4,10 @@
  * State: `next_ext` is the extended sequence number the caller gets next; packets in
  * [next_ext, next_ext + window) may be held, in slot (ext % window). Invariant after every public call: the
  * slot of next_ext is empty (whatever could be delivered was), so `held > 0` means a gap is being waited on,
- * since `gap_since_ms`. Extended numbers start at 2^32 + first seq so that a packet a little behind the first
- * one never underflows, and their low 32 bits are exactly RFC 3550's "cycles << 16 | seq".
+ * since `gap_since_ms`. `held` is the number of slots in use (place() fills one and counts it, drain_ready()
+ * is the only place that empties one), so with held == 0 no slot needs looking at. Extended numbers start at
+ * 2^32 + first seq so that a packet a little behind the first one never underflows, and their low 32 bits are
+ * exactly RFC 3550's "cycles << 16 | seq".
  *
  * A 128-bit history remembers, for the 128 numbers below next_ext, which were delivered (1) and which were
  * declared lost (0): that is what tells a duplicate from a late packet.
