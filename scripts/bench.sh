@@ -189,7 +189,7 @@ print(d)' $RANGE_MIN $RANGE_MAX $RTP
 packets() { curl -sf http://127.0.0.1:$HTTP/metrics | awk '/^gbgate_stream_packets_total/ {s += $2} END {print s + 0}'; }
 sleep $WARM
 t0=$(cpu_ticks $GW) s0=$(cpu_ticks_all "${sims[@]}") e0=$(udp_errs) x0=$(ctx_switches) p0=$(packets)
-BENCH_STEAL0=$(steal_ticks) && export BENCH_STEAL0
+st0=$(steal_ticks)
 w0=$(date +%s.%N)
 curl -sf http://127.0.0.1:$HTTP/api/v1/streams >"$work/streams0.json" # loss in the window = end - start
 # GOP-cache bytes every 2 s of the window: RSS is a high-water mark, so it is compared with the peak too
@@ -203,7 +203,7 @@ else
 fi
 kill $gop_sampler 2>/dev/null || true
 t1=$(cpu_ticks $GW) s1=$(cpu_ticks_all "${sims[@]}") e1=$(udp_errs) x1=$(ctx_switches) p1=$(packets)
-BENCH_STEAL1=$(steal_ticks) && export BENCH_STEAL1
+st1=$(steal_ticks)
 w1=$(date +%s.%N)
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
 cp /proc/$GW/smaps_rollup "$work/smaps_rollup.txt" 2>/dev/null || true
@@ -222,13 +222,14 @@ for p in "${sims[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" || true
 [ "$PERF" = 1 ] && grep -E "task-clock|context-switches|cpu-migrations|page-faults" "$work/perf.txt" >&2
 
 python3 - "$K" "$V" "$R" "$MODE:$PROTO${GSO:++gso}$([ "$SPLIT" = 1 ] && echo +split)" "$t0" "$t1" "$s0" "$s1" "$w0" "$w1" "$(getconf CLK_TCK)" "$rss_kb" \
-  "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
+  "$e0" "$e1" "$work" "$x0" "$x1" "$p0" "$p1" "$load0" "$load1" "$SENDERS" "$rss_idle_kb" "${anon_kb:-0}" "$st0" "$st1" <<'PY' | tee -a "${BENCH_JSON:-/dev/null}"
 import json, sys, glob, os
 K, V, R, mode = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 t0, t1, s0, s1 = map(int, sys.argv[5:9]); w0, w1 = float(sys.argv[9]), float(sys.argv[10])
 hz, rss_kb, e0, e1, work = int(sys.argv[11]), int(sys.argv[12]), int(sys.argv[13]), int(sys.argv[14]), sys.argv[15]
 x0, x1, p0, p1 = map(int, sys.argv[16:20]); load0, load1, senders = sys.argv[20], sys.argv[21], int(sys.argv[22])
 rss_idle_kb, anon_kb = int(sys.argv[23]), int(sys.argv[24] or 0)
+st0, st1 = sys.argv[25], sys.argv[26]
 wall = w1 - w0
 
 
@@ -292,7 +293,7 @@ packets = p1 - p0
 res = {
   "streams": K, "viewers_per_stream": V, "mbit_per_stream": R, "mode": mode, "senders": senders,
   "seconds": round(wall, 1), "loadavg_start": float(load0), "loadavg_end": float(load1),
-  "steal_pct": steal_pct(os.environ["BENCH_STEAL0"], os.environ["BENCH_STEAL1"]),
+  "steal_pct": steal_pct(st0, st1),
   "gbgate_cpu_pct": round(100.0 * (t1 - t0) / hz / wall, 1),
   "gbgate_ctx_per_s": round((x1 - x0) / wall),
   "gbgate_cpu_us_per_packet": round(1e6 * (t1 - t0) / hz / packets, 2) if packets else None,
